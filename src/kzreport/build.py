@@ -1,0 +1,146 @@
+"""One build: load the source once, run the builders in order, then commit every output.
+
+Nothing is written until every builder has succeeded: each builder adds its
+files to ``Project.outputs`` (in memory) and ``build`` renames them all into
+place at the end, so a failed build leaves the earlier outputs untouched.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+from .builders import builder_class, ordered_formats
+from .fsutil import clean_stale_temporaries, commit, display_path
+
+if TYPE_CHECKING:
+    from .model import Brief
+    from .theme import Theme
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What the user asked for, shared by every builder."""
+
+    out_dir: Path = Path("output")
+    formats: tuple[str, ...] = ("maps", "pdf", "pptx")
+    page_size: str | None = None  # None: the theme's
+    print_marks: bool = False
+    theme_file: Path | None = None
+    templates_dir: Path | None = None
+    pptx_template: Path | None = None
+    use_cache: bool = True
+
+
+@dataclass
+class Project:
+    """One loaded source and everything the builders share for it."""
+
+    source: "Brief"
+    source_path: Path
+    options: BuildOptions
+    theme: "Theme"
+    theme_dir: Path | None
+    outputs: dict[Path, bytes] = field(default_factory=dict)
+
+    @property
+    def stem(self) -> str:
+        """Return the name the outputs take: the source file's stem."""
+        return self.source_path.stem
+
+    def output_path(self, *parts: str) -> Path:
+        """Return the path of an output inside the output folder."""
+        return self.options.out_dir.joinpath(*parts)
+
+    def map_image(self, map_id: str) -> bytes | None:
+        """Return the PNG of a map: made in this build, else from the map cache, else None."""
+        path = self.output_path("maps", f"{map_id}.png")
+        if path in self.outputs:
+            return self.outputs[path]
+        from .builders.maps import cached_png
+
+        return cached_png(self, map_id)
+
+    def add_output(self, path: Path, data: bytes) -> None:
+        """Record a finished output; it is written when the whole build succeeds."""
+        self.outputs[path] = data
+
+
+class Reporter:
+    """Reports build stages: progress on a terminal, details with --verbose, timings on request."""
+
+    def __init__(self, verbosity: int = 1, stream=sys.stderr):
+        self.verbosity = verbosity
+        self.stream = stream
+        self.interactive = verbosity > 0 and stream.isatty()
+        self.timings: list[tuple[str, float]] = []
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time a stage and report it."""
+        if self.interactive:
+            self.stream.write(f"\r\033[K· {name} …")
+            self.stream.flush()
+        start = time.perf_counter()
+        try:
+            yield
+        except BaseException:
+            if self.interactive:
+                self.stream.write("\r\033[K")
+            raise
+        elapsed = time.perf_counter() - start
+        self.timings.append((name, elapsed))
+        clear = "\r\033[K" if self.interactive else ""
+        if self.verbosity > 1:
+            self.stream.write(f"{clear}✓ {name} ({elapsed:.2f} s)\n")
+        elif clear:
+            self.stream.write(clear)
+
+    def info(self, message: str) -> None:
+        """Print a message unless --quiet."""
+        if self.verbosity > 0:
+            self.stream.write(message + "\n")
+
+    def timing_table(self) -> str:
+        """Return the stages and their times as a table."""
+        width = max((len(n) for n, _ in self.timings), default=5)
+        rows = [f"{name:<{width}}  {secs:7.3f} s" for name, secs in self.timings]
+        total = sum(s for _, s in self.timings)
+        return "\n".join([f"{'stage':<{width}}  {'time':>9}", *rows, f"{'total':<{width}}  {total:7.3f} s"])
+
+
+def load_project(source_path: Path, options: BuildOptions, reporter: Reporter) -> Project:
+    """Return the project for one source: the brief and the theme, both validated."""
+    from .loader import load_source
+    from .theme import load_theme
+
+    with reporter.stage(f"load {source_path.name}"):
+        brief = load_source(source_path)
+        theme, theme_dir = load_theme(options.theme_file)
+    return Project(brief, source_path, options, theme, theme_dir)
+
+
+def build(sources: list[Path], options: BuildOptions, reporter: Reporter | None = None) -> list[Path]:
+    """Build every requested format of every source; return the paths written."""
+    reporter = reporter or Reporter()
+    projects = [load_project(path, options, reporter) for path in sources]
+    builders = [builder_class(fmt)() for fmt in ordered_formats(options.formats)]
+    for project in projects:
+        for builder in builders:
+            with reporter.stage(f"{builder.name} {project.stem}"):
+                builder.build(project, reporter)
+    for builder in builders:
+        builder.close()
+    written: dict[Path, bytes] = {}
+    for project in projects:
+        written.update(project.outputs)
+    with reporter.stage("write"):
+        clean_stale_temporaries(options.out_dir)
+        commit(written)
+    for path in written:
+        reporter.info(f"wrote {display_path(path)}")
+    return list(written)

@@ -1,0 +1,135 @@
+"""The ``kzreport`` command line: thin; heavy libraries are imported inside the commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, InputError, KzreportError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad options as InputError (exit 2, one line)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise InputError(f"{self.prog}: {message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="kzreport", description="Build a PDF briefing, a slide deck and pipeline maps from one YAML source.")
+    parser.add_argument("--version", action="version", version=f"kzreport {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    b = sub.add_parser("build", help="build the PDF, the deck and the maps")
+    b.add_argument("sources", nargs="*", type=Path, metavar="SOURCE", help="brief YAML files (default: the built-in brief)")
+    b.add_argument("--out", type=Path, default=Path("output"), metavar="DIR", help="output folder (default: ./output)")
+    b.add_argument("--format", default="maps,pdf,pptx", metavar="LIST", help="comma-separated: maps, pdf, pptx, md (default: maps,pdf,pptx)")
+    b.add_argument("--page-size", choices=["A4", "Letter"], help="PDF page size (default: the theme's, A4)")
+    b.add_argument("--print", dest="print_marks", action="store_true", help="PDF for a print shop: 3 mm bleed and crop marks")
+    b.add_argument("--theme", type=Path, metavar="FILE", help="a theme YAML file")
+    b.add_argument("--templates", type=Path, metavar="DIR", help="a folder of templates searched before the built-ins")
+    b.add_argument("--pptx-template", type=Path, metavar="FILE", help="a PowerPoint master (.pptx or .potx)")
+    b.add_argument("--no-cache", action="store_true", help="rasterize maps even when cached")
+    b.add_argument("--timings", action="store_true", help="print the time of each stage")
+    _add_verbosity(b)
+
+    v = sub.add_parser("validate", help="check sources without building")
+    v.add_argument("sources", nargs="+", type=Path, metavar="SOURCE")
+    _add_verbosity(v)
+
+    sub.add_parser("schema", help="print the JSON Schema of the source format")
+    return parser
+
+
+def _add_verbosity(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-q", "--quiet", action="store_const", const=0, dest="verbosity", default=1)
+    group.add_argument("-v", "--verbose", action="store_const", const=2, dest="verbosity")
+
+
+def _existing_dir(path: Path | None, option: str) -> Path | None:
+    if path is not None and not path.is_dir():
+        raise InputError(f"{option} {path}: not a folder")
+    return path
+
+
+def _existing_file(path: Path | None, option: str) -> Path | None:
+    if path is not None and not path.is_file():
+        raise InputError(f"{option} {path}: no such file")
+    return path
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .build import BuildOptions, Reporter, build
+    from .builders import parse_formats
+    from .resources import default_source
+
+    options = BuildOptions(
+        out_dir=args.out, formats=parse_formats(args.format), page_size=args.page_size,
+        print_marks=args.print_marks, theme_file=_existing_file(args.theme, "--theme"),
+        templates_dir=_existing_dir(args.templates, "--templates"),
+        pptx_template=_existing_file(args.pptx_template, "--pptx-template"), use_cache=not args.no_cache)
+    stems = [p.stem for p in args.sources]
+    if len(set(stems)) != len(stems):
+        raise InputError("build: two sources have the same file name; their outputs would overwrite each other")
+    reporter = Reporter(args.verbosity)
+    build(args.sources or [default_source()], options, reporter)
+    if args.timings:
+        print(reporter.timing_table())
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .loader import load_source
+
+    problems = []
+    for path in args.sources:
+        try:
+            brief = load_source(path)
+        except InputError as exc:
+            problems += exc.problems
+            continue
+        if args.verbosity:
+            print(f"{path}: ok ({len(brief.sections)} sections, {len(brief.all_claims())} claims)")
+    if problems:
+        raise InputError(problems)
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .schema import schema_json
+
+    sys.stdout.write(schema_json())
+    return EXIT_OK
+
+
+COMMANDS = {"build": cmd_build, "validate": cmd_validate, "schema": cmd_schema}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        args = _parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except KzreportError as exc:
+        if debug:
+            raise
+        print(exc, file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print("kzreport: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+        if debug:
+            raise
+        print(f"kzreport: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Shared fixtures: sample sources, the command line in-process, and a guard against stray log output."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kzreport.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ARTICLE = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_76ad565146bc8bd5.txt"
+
+
+@pytest.fixture
+def minimal_source(tmp_path: Path) -> Path:
+    """Return a copy of the minimal sample source in a temporary folder."""
+    return Path(shutil.copy(FIXTURES / "minimal.yaml", tmp_path / "minimal.yaml"))
+
+
+@pytest.fixture
+def broken(tmp_path: Path):
+    """Return a function writing the minimal source with one text replacement made."""
+
+    def make(old: str, new: str, name: str = "broken.yaml") -> Path:
+        text = (FIXTURES / "minimal.yaml").read_text(encoding="utf-8")
+        assert old in text, f"fixture has no {old!r}"
+        path = tmp_path / name
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+        return path
+
+    return make
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``kzreport`` in-process; return (exit status, stdout, stderr)."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        status = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return run
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_logs(caplog, request):
+    """Fail a test on any warning logged by kzreport or the libraries it drives (as WeasyPrint's tests do)."""
+    caplog.set_level(logging.WARNING)
+    yield
+    if request.node.get_closest_marker("allow_logs"):
+        return
+    stray = [r for r in caplog.get_records("call") if r.levelno >= logging.WARNING]
+    assert not stray, "unexpected log output: " + "; ".join(f"{r.name}: {r.getMessage()}" for r in stray)
