@@ -55,3 +55,25 @@ def no_unexpected_logs(caplog, request):
         return
     stray = [r for r in caplog.get_records("call") if r.levelno >= logging.WARNING]
     assert not stray, "unexpected log output: " + "; ".join(f"{r.name}: {r.getMessage()}" for r in stray)
+
+
+class NetworkAttempt(AssertionError):
+    """Raised when code under test tries to open a network connection."""
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Make any IP connection from the test process fail loudly: kzreport never reaches the network."""
+    import socket
+
+    real_connect = socket.socket.connect
+
+    def guarded(sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            raise NetworkAttempt(f"network connection attempted to {address!r}")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded)
+    monkeypatch.setattr(socket, "create_connection",
+                        lambda address, *a, **k: (_ for _ in ()).throw(NetworkAttempt(f"network connection attempted to {address!r}")))

@@ -116,3 +116,14 @@ def test_unwritable_output_is_a_clear_error(cli, minimal_source, tmp_path):
     blocker.write_text("not a folder")
     status, _, err = cli("build", minimal_source, "--out", blocker / "out", "--format", "md", "-q")
     assert status == 2 and "cannot write" in err and "Traceback" not in err
+
+
+def test_network_guard_is_armed():
+    import socket
+
+    from .conftest import NetworkAttempt
+
+    with pytest.raises(NetworkAttempt):
+        socket.create_connection(("169.254.169.254", 80), timeout=1)
+    with socket.socket() as s, pytest.raises(NetworkAttempt):
+        s.connect(("127.0.0.1", 9))

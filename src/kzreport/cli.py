@@ -41,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_verbosity(v)
 
     sub.add_parser("schema", help="print the JSON Schema of the source format")
+
+    t = sub.add_parser("templates", help="export the built-in templates, or check a PowerPoint master")
+    tsub = t.add_subparsers(dest="templates_command", required=True, parser_class=_Parser)
+    e = tsub.add_parser("export", help="write the built-in templates, CSS, theme and deck master into DIR")
+    e.add_argument("dir", type=Path, metavar="DIR")
+    e.add_argument("--force", action="store_true", help="overwrite existing files")
     return parser
 
 
@@ -106,7 +112,16 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"build": cmd_build, "validate": cmd_validate, "schema": cmd_schema}
+def cmd_templates(args: argparse.Namespace) -> int:
+    from .export import export_templates
+
+    written = export_templates(args.dir, overwrite=args.force)
+    print(f"wrote {len(written)} files to {args.dir}; build with: kzreport build --templates {args.dir} "
+          f"--theme {args.dir / 'theme.yaml'}")
+    return EXIT_OK
+
+
+COMMANDS = {"build": cmd_build, "validate": cmd_validate, "schema": cmd_schema, "templates": cmd_templates}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,178 @@
+"""kzreport's benchmark: whole processes, medians of several runs, compared with pandoc.
+
+Run:  .venv/bin/python benchmarks/run.py [--runs 5] [--quick]
+Needs the test environment plus ``pypandoc-binary`` (``pip install -e '.[bench]'``).
+Prints a table and writes it to benchmarks/results.md. It is not part of the test suite:
+targets are reported as met or not, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from kzreport.loader import parse_yaml, read_text  # noqa: E402
+from kzreport.resources import default_source  # noqa: E402
+
+
+@dataclass
+class Sample:
+    seconds: float
+    max_rss_mb: float
+
+
+def run_process(args: list[str], env: dict[str, str], cwd: Path) -> Sample:
+    """Run one whole process; return its wall time and peak resident memory."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark step failed ({' '.join(args)}):\n{err}")
+    return Sample(elapsed, usage.ru_maxrss / 1024)
+
+
+def median_of(runs: int, args: list[str], env: dict[str, str], cwd: Path, before=None) -> Sample:
+    """Return the median time (and the largest peak RSS) over ``runs`` runs."""
+    samples = []
+    for _ in range(runs):
+        if before:
+            before()
+        samples.append(run_process(args, env, cwd))
+    return Sample(statistics.median(s.seconds for s in samples), max(s.max_rss_mb for s in samples))
+
+
+def repeated_source(times: int, folder: Path) -> Path:
+    """Write the default brief with its sections repeated ``times`` times (ids made unique); return its path."""
+    data, _ = parse_yaml(read_text(default_source()), "brief")
+    sections = []
+    for n in range(times):
+        for section in data["sections"]:
+            copy = json.loads(json.dumps(section))
+            if n:
+                copy["id"] = f"{copy['id']}-r{n}"
+                for claim in [copy["headline"], *copy.get("claims", [])]:
+                    claim["id"] = f"{claim['id']}-r{n}"
+            sections.append(copy)
+    data["sections"] = sections
+    path = folder / f"brief-x{times}.yaml"
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")  # JSON is YAML 1.2
+    return path
+
+
+def copies(count: int, folder: Path) -> list[Path]:
+    """Return paths of ``count`` copies of the default brief under distinct names."""
+    text = default_source().read_text(encoding="utf-8")
+    paths = []
+    for i in range(count):
+        path = folder / f"batch-{i:02d}.yaml"
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="3 runs, skip the 20x and 16-brief cases")
+    args = parser.parse_args()
+    runs = 3 if args.quick else args.runs
+
+    import pypandoc
+
+    pandoc = pypandoc.get_pandoc_path()
+    work = Path(tempfile.mkdtemp(prefix="kzbench-"))
+    cache = work / "cache"
+    venv_bin = Path(sys.executable).parent
+    env = {**os.environ, "KZREPORT_CACHE_DIR": str(cache), "PATH": f"{venv_bin}:{os.environ['PATH']}",
+           "SOURCE_DATE_EPOCH": "1663113600"}
+    kz = [sys.executable, "-m", "kzreport"]
+    out = work / "out"
+    rows: list[tuple[str, Sample, str]] = []
+
+    def record(name: str, sample: Sample, note: str = "") -> Sample:
+        rows.append((name, sample, note))
+        print(f"{name:<44} {sample.seconds:7.3f} s  {sample.max_rss_mb:7.1f} MB  {note}", flush=True)
+        return sample
+
+    def clear_cache() -> None:
+        shutil.rmtree(cache, ignore_errors=True)
+
+    record("kzreport --help", median_of(runs, [*kz, "--help"], env, work))
+    cold = record("build default brief, cold (map cache empty)",
+                  median_of(runs, [*kz, "build", "-q", "--out", str(out)], env, work, before=clear_cache))
+    run_process([*kz, "build", "-q", "--out", str(out)], env, work)
+    warm = record("build default brief, warm (maps cached)", median_of(runs, [*kz, "build", "-q", "--out", str(out)], env, work))
+
+    scale = {1: warm}
+    for times in (5,) if args.quick else (5, 20):
+        src = repeated_source(times, work)
+        scale[times] = record(f"build, sections x{times} (warm)", median_of(runs, [*kz, "build", "-q", "--out", str(out), str(src)], env, work))
+
+    batch = {}
+    for count in (1, 4) if args.quick else (1, 4, 16):
+        folder = work / f"batch{count}"
+        folder.mkdir()
+        paths = [str(p) for p in copies(count, folder)]
+        batch[count] = record(f"batch of {count} briefs in one call (warm)",
+                              median_of(max(1, runs // 2) if count > 4 else runs, [*kz, "build", "-q", "--out", str(out), *paths], env, work))
+
+    run_process([*kz, "build", "-q", "--format", "md", "--out", str(out)], env, work)
+    md = out / f"{default_source().stem}.md"
+    p_pptx = record("pandoc md -> pptx", median_of(runs, [pandoc, str(md), "-o", str(work / "p.pptx")], env, work))
+    p_pdf = record("pandoc md -> pdf (--pdf-engine=weasyprint)",
+                   median_of(runs, [pandoc, str(md), "-o", str(work / "p.pdf"), "--pdf-engine=weasyprint"], env, work))
+    pair = p_pptx.seconds + p_pdf.seconds
+
+    timings = subprocess.run([*kz, "build", "-q", "--timings", "--out", str(out)], env=env, cwd=work,
+                             capture_output=True, text=True, check=True).stdout
+
+    targets = [
+        ("warm build <= 1.0x pandoc pair", warm.seconds / pair, 1.0, f"{warm.seconds:.2f} s / {pair:.2f} s"),
+        ("cold build <= 2.0x pandoc pair", cold.seconds / pair, 2.0, f"{cold.seconds:.2f} s / {pair:.2f} s"),
+        ("kzreport --help < 0.2 s", rows[0][1].seconds, 0.2, f"{rows[0][1].seconds:.3f} s"),
+        ("peak RSS of a build < 400 MB", max(cold.max_rss_mb, warm.max_rss_mb), 400, f"{max(cold.max_rss_mb, warm.max_rss_mb):.0f} MB"),
+    ]
+    if 20 in scale:
+        targets.append(("20x content < 10x the time of 1x", scale[20].seconds / warm.seconds, 10, f"{scale[20].seconds / warm.seconds:.1f}x"))
+    if 16 in batch:
+        targets.append(("batch of 16 < 6x one build", batch[16].seconds / batch[1].seconds, 6, f"{batch[16].seconds / batch[1].seconds:.1f}x"))
+
+    write_results(rows, targets, timings, runs)
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def write_results(rows, targets, timings: str, runs: int) -> None:
+    """Write benchmarks/results.md with the machine, the measurements and the targets."""
+    lines = [
+        "# kzreport benchmark results", "",
+        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; "
+        f"medians of {runs} whole-process runs; written by `benchmarks/run.py`.", "",
+        "| case | median time | peak RSS |", "|---|---:|---:|",
+        *[f"| {name} | {s.seconds:.3f} s | {s.max_rss_mb:.0f} MB |" for name, s, _ in rows], "",
+        "## Targets", "", "| target | measured | met |", "|---|---|---|",
+        *[f"| {name} | {shown} | {'yes' if value <= limit else 'no'} |" for name, value, limit, shown in targets], "",
+        "## Stages of one warm build (`kzreport build --timings`)", "", "```", timings.strip(), "```", "",
+    ]
+    (REPO / "benchmarks" / "results.md").write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines[-len(targets) - 8:]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
