@@ -126,3 +126,18 @@ def test_fields_at_walks_lists_and_optionals():
     assert "evidence" in fields_at(Brief, ("sections", 0, "headline"))
     assert "lat" in fields_at(Brief, ("maps", 1, "pipelines", 0, "waypoints", 3))
     assert fields_at(Brief, ("thesis",)) == []
+
+
+def test_folded_lines_join_chinese_without_spaces(broken):
+    path = broken("thesis: 这是核心判断。", "thesis: >-\n  第一行中文，\n  第二行中文 and\n  English words\n  继续。")
+    assert load_source(path).thesis == "第一行中文，第二行中文 and English words 继续。"
+
+
+def test_plain_multiline_scalar_joins_chinese(broken):
+    path = broken("summary: 本部分的概要。", "summary: 本部分\n      的概要。")
+    assert load_source(path).sections[0].summary == "本部分的概要。"
+
+
+def test_folded_break_after_chinese_punctuation_joins(broken):
+    path = broken("thesis: 这是核心判断。", "thesis: >-\n  原因如下：\n  3月停运。")
+    assert load_source(path).thesis == "原因如下：3月停运。"

@@ -10,6 +10,7 @@ and column are remembered to locate validation errors.
 from __future__ import annotations
 
 import difflib
+import re
 import typing
 import unicodedata
 from pathlib import Path
@@ -136,7 +137,7 @@ def _read_node(event: Any, events: Iterator[Any], loc: Loc, located: _Located, d
         located.problem(loc, f"nested deeper than {MAX_DEPTH} levels")
         raise _TooDeep
     if isinstance(event, ev.ScalarEvent):
-        return None if event.style is None and event.value in _NULLS else event.value
+        return None if event.style is None and event.value in _NULLS else _scalar_text(event)
     if isinstance(event, ev.SequenceStartEvent):
         items = []
         for child in events:
@@ -146,6 +147,27 @@ def _read_node(event: Any, events: Iterator[Any], loc: Loc, located: _Located, d
     if isinstance(event, ev.MappingStartEvent):
         return _read_mapping(events, loc, located, depth)
     return None
+
+
+_CJK = r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f\u201c\u201d\u2018\u2019]"
+_CJK_PUNCT = r"[\u3000-\u303f\uff00-\uffef\u201c\u201d\u2018\u2019\u2014\u2026]"
+_FOLDED_BREAK_BETWEEN_CJK = re.compile(rf"(?<={_CJK})\a? (?={_CJK})|(?<={_CJK_PUNCT})\a? |\a? (?={_CJK_PUNCT})")
+
+
+def _scalar_text(event: Any) -> str:
+    """Return a scalar's text, with line breaks folded between Chinese characters dropped.
+
+    YAML folds a line break into a space, but Chinese has no spaces between words:
+    a break between two CJK characters, or next to CJK punctuation, folds to nothing (as CSS does for segment
+    breaks). ruamel marks the folds of ``>`` scalars with U+0007; a multi-line plain
+    scalar's folds are not marked, so there a space between CJK characters goes.
+    """
+    value = event.value
+    if event.style == ">":
+        return _FOLDED_BREAK_BETWEEN_CJK.sub(lambda m: "" if "\a" in m.group() else " ", value).replace("\a", "")
+    if event.style is None and event.start_mark.line != event.end_mark.line:
+        return _FOLDED_BREAK_BETWEEN_CJK.sub("", value)
+    return value
 
 
 def _read_mapping(events: Iterator[Any], loc: Loc, located: _Located, depth: int) -> dict[str, Any]:
