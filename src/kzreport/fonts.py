@@ -54,8 +54,8 @@ def _cmap(face: FontFace) -> frozenset[int]:
     """Return the code points the face has glyphs for."""
     from fontTools.ttLib import TTFont
 
-    font = TTFont(face.path, fontNumber=face.index, lazy=True)
-    return frozenset(font.getBestCmap())
+    with TTFont(face.path, fontNumber=face.index, lazy=True) as font:
+        return frozenset(font.getBestCmap())
 
 
 def missing_characters(text: str, families: list[str]) -> set[str]:

@@ -153,6 +153,8 @@ class Section(Model):
     """Key figures (by id) shown with this section."""
     charts: list[Key] = []
     maps: list[Key] = []
+    quotes: list[Key] = []
+    """Quotes (by id) shown as pull quotes with this section."""
 
 
 # --- data -----------------------------------------------------------------------
@@ -340,6 +342,18 @@ class Brief(Model):
         """Return the key figure with this id."""
         return next(f for f in self.figures if f.id == key)
 
+    def chart(self, key: str) -> Chart:
+        """Return the chart with this id."""
+        return next(c for c in self.charts if c.id == key)
+
+    def map(self, key: str) -> MapSpec:
+        """Return the map definition with this id."""
+        return next(m for m in self.maps if m.id == key)
+
+    def quote(self, key: str) -> Quote:
+        """Return the quote with this id."""
+        return next(q for q in self.quotes if q.id == key)
+
     def actor(self, key: str) -> Actor:
         """Return the actor with this id."""
         return next(a for a in self.actors if a.id == key)
@@ -382,7 +396,7 @@ def cross_reference_problems(brief: Brief) -> list[tuple[Loc, str]]:
     sources = {s.key for s in brief.sources}
     notes = {n.id for n in brief.notes}
     tables = {"figures": {f.id for f in brief.figures}, "charts": {c.id for c in brief.charts},
-              "maps": {m.id for m in brief.maps}}
+              "maps": {m.id for m in brief.maps}, "quotes": {q.id for q in brief.quotes}}
     seen_claims: set[str] = set()
     for si, section in enumerate(brief.sections):
         for ci, (loc, claim) in enumerate(_section_claims(section, si)):

@@ -1,0 +1,354 @@
+"""Every piece of raw OOXML work for the deck, in one private module.
+
+python-pptx has no API for a run's language, its East Asian typeface, the
+theme's colours and fonts, a picture's alt text or a reproducible zip; the
+helpers here set those through lxml so that the builder and the template
+script never touch XML themselves.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+
+from lxml import etree
+from pptx.oxml.ns import qn
+
+LANG = "zh-CN"
+ALT_LANG = "en-US"
+# GB2312's Windows charset (134) as the signed byte OOXML stores: tells viewers that lack the
+# named face to fall back to a Simplified Chinese font rather than to a Latin one.
+CJK_CHARSET = "-122"
+
+A_NS = "http://schemas.openxmlformats.org/drawingml/2006/main"
+
+# Children of a:rPr in schema order (CT_TextCharacterProperties); new children must respect it.
+_RPR_ORDER = ("a:ln", "a:noFill", "a:solidFill", "a:gradFill", "a:blipFill", "a:pattFill", "a:grpFill",
+              "a:effectLst", "a:effectDag", "a:highlight", "a:uLnTx", "a:uLn", "a:uFillTx", "a:uFill",
+              "a:latin", "a:ea", "a:cs", "a:sym", "a:hlinkClick", "a:hlinkMouseOver", "a:rtl", "a:extLst")
+# Children of a:pPr in schema order (CT_TextParagraphProperties).
+_PPR_ORDER = ("a:lnSpc", "a:spcBef", "a:spcAft", "a:buClrTx", "a:buClr", "a:buSzTx", "a:buSzPct", "a:buSzPts",
+              "a:buFontTx", "a:buFont", "a:buNone", "a:buAutoNum", "a:buChar", "a:buBlip", "a:tabLst",
+              "a:defRPr", "a:extLst")
+
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Return ``text`` without the characters an XML part cannot hold (control characters, lone surrogates)."""
+    # The loader refuses these with a located error; this guards text that reaches the deck another way
+    # (a theme, a computed string), because python-pptx would write them as literal _xHHHH_ escapes.
+    return _XML_BAD.sub("", text)
+
+
+def _insert_ordered(parent, child, order: tuple[str, ...]) -> None:
+    """Insert ``child`` into ``parent`` before the first existing sibling that the schema puts after it."""
+    tag_rank = {qn(name): i for i, name in enumerate(order)}
+    rank = tag_rank[child.tag]
+    for existing in parent:
+        if tag_rank.get(existing.tag, len(order)) > rank:
+            existing.addprevious(child)
+            return
+    parent.append(child)
+
+
+def _replace_child(parent, name: str, order: tuple[str, ...], **attrs: str):
+    """Remove every ``name`` child of ``parent`` and insert a fresh one with ``attrs``; return it."""
+    for old in parent.findall(qn(name)):
+        parent.remove(old)
+    child = etree.SubElement(parent, qn(name), attrs)
+    parent.remove(child)
+    _insert_ordered(parent, child, order)
+    return child
+
+
+@dataclass(frozen=True)
+class RunStyle:
+    """How a run looks: size in points, typefaces, colour (``#RRGGBB``) and weight."""
+
+    size_pt: float
+    latin: str
+    east_asian: str
+    color: str | None = None
+    bold: bool = False
+    italic: bool = False
+
+
+def style_run_properties(rpr, style: RunStyle) -> None:
+    """Set language, size, weight, colour and both typefaces on an ``a:rPr`` (or ``a:endParaRPr``/``a:defRPr``)."""
+    rpr.set("lang", LANG)
+    rpr.set("altLang", ALT_LANG)
+    rpr.set("sz", str(round(style.size_pt * 100)))
+    rpr.set("b", "1" if style.bold else "0")
+    rpr.set("i", "1" if style.italic else "0")
+    if style.color:
+        for name in ("a:noFill", "a:gradFill", "a:blipFill", "a:pattFill", "a:grpFill"):
+            for old in rpr.findall(qn(name)):
+                rpr.remove(old)
+        fill = _replace_child(rpr, "a:solidFill", _RPR_ORDER)
+        etree.SubElement(fill, qn("a:srgbClr"), val=style.color.lstrip("#").upper())
+    _replace_child(rpr, "a:latin", _RPR_ORDER, typeface=style.latin)
+    _replace_child(rpr, "a:ea", _RPR_ORDER, typeface=style.east_asian, charset=CJK_CHARSET)
+    # The complex-script face too, so that no slot is left to a viewer's default.
+    _replace_child(rpr, "a:cs", _RPR_ORDER, typeface=style.latin)
+
+
+def style_run(run, style: RunStyle) -> None:
+    """Style one python-pptx run (see ``style_run_properties``)."""
+    style_run_properties(run._r.get_or_add_rPr(), style)
+
+
+def style_end_of_paragraph(paragraph, style: RunStyle) -> None:
+    """Give a paragraph's end mark the same language and typefaces as its runs."""
+    style_run_properties(paragraph._p.get_or_add_endParaRPr(), style)
+
+
+@dataclass(frozen=True)
+class ParagraphLayout:
+    """A paragraph's spacing and bullet: line height as a multiple of the size, space before in points."""
+
+    line_spacing: float = 1.2
+    space_before_pt: float = 0.0
+    bullet: str | None = None
+    """The bullet character, or None for no bullet."""
+    bullet_color: str | None = None
+    indent_emu: int = 0
+    """Left margin of the text (the bullet hangs in it)."""
+    align: str = "l"
+
+
+def layout_paragraph(paragraph, size_pt: float, layout: ParagraphLayout) -> None:
+    """Set exact line spacing, space before, bullet and indent on a paragraph, as the text fitter measured them."""
+    ppr = paragraph._p.get_or_add_pPr()
+    ppr.set("marL", str(layout.indent_emu))
+    ppr.set("indent", str(-layout.indent_emu if layout.bullet else 0))
+    ppr.set("algn", layout.align)
+    # Exact spacing in points: viewers differ in what "single" spacing means for a CJK font, so the
+    # deck fixes the line pitch that textfit measured.
+    spacing = _replace_child(ppr, "a:lnSpc", _PPR_ORDER)
+    etree.SubElement(spacing, qn("a:spcPts"), val=str(round(size_pt * layout.line_spacing * 100)))
+    before = _replace_child(ppr, "a:spcBef", _PPR_ORDER)
+    etree.SubElement(before, qn("a:spcPts"), val=str(round(layout.space_before_pt * 100)))
+    after = _replace_child(ppr, "a:spcAft", _PPR_ORDER)
+    etree.SubElement(after, qn("a:spcPts"), val="0")
+    for name in ("a:buNone", "a:buChar", "a:buAutoNum", "a:buClr", "a:buFont"):
+        for old in ppr.findall(qn(name)):
+            ppr.remove(old)
+    if layout.bullet:
+        if layout.bullet_color:
+            color = _replace_child(ppr, "a:buClr", _PPR_ORDER)
+            etree.SubElement(color, qn("a:srgbClr"), val=layout.bullet_color.lstrip("#").upper())
+        _replace_child(ppr, "a:buChar", _PPR_ORDER, char=layout.bullet)
+    else:
+        _replace_child(ppr, "a:buNone", _PPR_ORDER)
+
+
+def set_body_insets(text_frame, *, left: int, top: int, right: int, bottom: int, anchor: str = "t") -> None:
+    """Fix a text frame's insets, anchoring and wrapping, with auto-fit off (it only acts when someone edits)."""
+    body_pr = text_frame._txBody.bodyPr
+    for name, value in (("lIns", left), ("tIns", top), ("rIns", right), ("bIns", bottom)):
+        body_pr.set(name, str(value))
+    body_pr.set("anchor", anchor)
+    body_pr.set("wrap", "square")
+    for name in ("a:noAutofit", "a:normAutofit", "a:spAutoFit"):
+        for old in body_pr.findall(qn(name)):
+            body_pr.remove(old)
+    etree.SubElement(body_pr, qn("a:noAutofit"))
+
+
+def set_alt_text(shape, description: str, title: str | None = None) -> None:
+    """Set a picture's or chart's alt text (``descr`` on its non-visual properties)."""
+    c_nv_pr = shape._element.xpath("./*[1]/p:cNvPr")[0]
+    c_nv_pr.set("descr", clean_text(description))
+    if title:
+        c_nv_pr.set("title", clean_text(title))
+
+
+def set_fill(shape, color: str) -> None:
+    """Give a shape a solid fill and no outline."""
+    shape.fill.solid()
+    shape.fill.fore_color.rgb = _rgb(color)
+    shape.line.fill.background()
+
+
+def _rgb(color: str):
+    """Return python-pptx's RGBColor for ``#RRGGBB``."""
+    from pptx.dml.color import RGBColor
+
+    return RGBColor.from_string(color.lstrip("#").upper())
+
+
+def remove_shape(shape) -> None:
+    """Remove a shape (an unused placeholder, say) from its slide."""
+    element = shape._element
+    element.getparent().remove(element)
+
+
+# --- charts ----------------------------------------------------------------------
+
+
+def style_chart_text(chart, style: RunStyle) -> None:
+    """Give the whole chart (axes, legend, labels) the language and typefaces of the deck."""
+    chart_space = chart._chartSpace
+    for old in chart_space.findall(qn("c:txPr")):
+        chart_space.remove(old)
+    tx_pr = etree.fromstring(
+        f'<c:txPr xmlns:c="http://schemas.openxmlformats.org/drawingml/2006/chart" xmlns:a="{A_NS}">'
+        "<a:bodyPr/><a:lstStyle/><a:p><a:pPr><a:defRPr/></a:pPr><a:endParaRPr/></a:p></c:txPr>")
+    style_run_properties(tx_pr.find(f".//{{{A_NS}}}defRPr"), style)
+    style_run_properties(tx_pr.find(f".//{{{A_NS}}}endParaRPr"), style)
+    # c:txPr sits before c:externalData / c:printSettings / c:userShapes in c:chartSpace.
+    anchor = next((el for el in chart_space if el.tag in {qn("c:externalData"), qn("c:printSettings"),
+                                                          qn("c:userShapes"), qn("c:extLst")}), None)
+    if anchor is not None:
+        anchor.addprevious(tx_pr)
+    else:
+        chart_space.append(tx_pr)
+
+
+def fix_workbook_dates(xlsx: bytes, moment: datetime) -> bytes:
+    """Return the chart's embedded workbook with its creation date set to ``moment``, rezipped reproducibly."""
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    members = read_zip(xlsx)
+    core = members.get("docProps/core.xml")
+    if core is not None:
+        text = core.decode("utf-8")
+        text = re.sub(r"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)", rf"\g<1>{stamp}\g<3>", text)
+        members["docProps/core.xml"] = text.encode("utf-8")
+    return write_zip(members, (1980, 1, 1, 0, 0, 0))
+
+
+# --- the theme ---------------------------------------------------------------------
+
+
+def set_theme_colors(theme_xml: bytes, colors: dict[str, str]) -> bytes:
+    """Return the theme part with the colour scheme slots (``dk1``, ``accent1`` …) set to ``#RRGGBB`` values."""
+    root = etree.fromstring(theme_xml)
+    root.set("name", "kzreport")
+    scheme = root.find(f".//{{{A_NS}}}clrScheme")
+    scheme.set("name", "kzreport")
+    for slot, color in colors.items():
+        element = scheme.find(f"{{{A_NS}}}{slot}")
+        for child in list(element):
+            element.remove(child)
+        etree.SubElement(element, f"{{{A_NS}}}srgbClr", val=color.lstrip("#").upper())
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def set_theme_fonts(theme_xml: bytes, major: tuple[str, str], minor: tuple[str, str]) -> bytes:
+    """Return the theme part with heading (major) and body (minor) fonts set as (latin, East Asian) pairs.
+
+    The Simplified Chinese script entry (``Hans``) names the East Asian face too, replacing the
+    SimSun-style defaults that make viewers draw Chinese in a serif fallback.
+    """
+    root = etree.fromstring(theme_xml)
+    scheme = root.find(f".//{{{A_NS}}}fontScheme")
+    scheme.set("name", "kzreport")
+    for tag, (latin, east_asian) in (("majorFont", major), ("minorFont", minor)):
+        collection = scheme.find(f"{{{A_NS}}}{tag}")
+        for child in list(collection):
+            if child.tag in {f"{{{A_NS}}}latin", f"{{{A_NS}}}ea", f"{{{A_NS}}}cs"}:
+                collection.remove(child)
+            elif child.tag == f"{{{A_NS}}}font" and child.get("script") in ("Hans", "Hant", "Jpan", "Hang"):
+                collection.remove(child)
+        collection.insert(0, etree.Element(f"{{{A_NS}}}cs", typeface=""))
+        collection.insert(0, etree.Element(f"{{{A_NS}}}ea", typeface=east_asian, charset=CJK_CHARSET))
+        collection.insert(0, etree.Element(f"{{{A_NS}}}latin", typeface=latin))
+        # script fonts follow latin/ea/cs
+        collection.insert(3, etree.Element(f"{{{A_NS}}}font", script="Hans", typeface=east_asian))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def set_default_language(element) -> None:
+    """Set ``lang``/``altLang`` on every default run property (``a:defRPr``) under ``element``."""
+    for def_rpr in element.iter(qn("a:defRPr")):
+        def_rpr.set("lang", LANG)
+        def_rpr.set("altLang", ALT_LANG)
+
+
+def set_text_style_color(master_element, style_name: str, scheme_color: str) -> None:
+    """Colour level 1 of a master text style (``p:titleStyle``…) with a theme colour slot (``tx2``)."""
+    lvl1 = master_element.find(f"{qn('p:txStyles')}/{qn(style_name)}/{qn('a:lvl1pPr')}")
+    def_rpr = lvl1.find(qn("a:defRPr"))
+    fill = _replace_child(def_rpr, "a:solidFill", _RPR_ORDER)
+    etree.SubElement(fill, qn("a:schemeClr"), val=scheme_color)
+
+
+def set_text_style_sizes(master_element, style_name: str, sizes_pt: list[float]) -> None:
+    """Set the default size of levels 1… of a master text style."""
+    style = master_element.find(f"{qn('p:txStyles')}/{qn(style_name)}")
+    for level, size in enumerate(sizes_pt, 1):
+        def_rpr = style.find(f"{qn(f'a:lvl{level}pPr')}/{qn('a:defRPr')}")
+        if def_rpr is not None:
+            def_rpr.set("sz", str(round(size * 100)))
+
+
+def scale_shapes_horizontally(element, factor: float) -> None:
+    """Stretch every shape offset and width under ``element`` (a master or layout) by ``factor``."""
+    for off in element.iter(qn("a:off")):
+        off.set("x", str(round(int(off.get("x")) * factor)))
+    for ext in element.iter(qn("a:ext")):
+        if ext.get("cx") is not None:
+            ext.set("cx", str(round(int(ext.get("cx")) * factor)))
+
+
+# --- the package ---------------------------------------------------------------------
+
+
+MAX_MEMBERS = 2000
+MAX_UNCOMPRESSED = 300 * 1024 * 1024
+MAX_RATIO = 200
+
+
+def zip_problem(data: bytes) -> str | None:
+    """Return why a user's .pptx must not be opened (not a zip, too many or too large members), or None."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except zipfile.BadZipFile:
+        return "is not a PowerPoint file (not a zip archive)"
+    if len(infos) > MAX_MEMBERS:
+        return f"has {len(infos)} parts, more than {MAX_MEMBERS}"
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNCOMPRESSED:
+        return f"unpacks to {total} bytes, more than {MAX_UNCOMPRESSED}"
+    for info in infos:
+        if info.file_size > 1_000_000 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            return f"part {info.filename} is compressed more than {MAX_RATIO}:1 (a zip bomb?)"
+    return None
+
+
+def read_zip(data: bytes) -> dict[str, bytes]:
+    """Return the members of a zip archive by name, in archive order."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
+
+
+def _member_order(name: str) -> tuple[int, str]:
+    """Sort key: ``[Content_Types].xml`` first (some readers expect it), then the package rels, then by name."""
+    if name == "[Content_Types].xml":
+        return (0, name)
+    if name == "_rels/.rels":
+        return (1, name)
+    return (2, name)
+
+
+def write_zip(members: dict[str, bytes], date_time: tuple[int, int, int, int, int, int]) -> bytes:
+    """Return a zip of ``members`` with one fixed date, fixed permissions and a stable member order."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name in sorted(members, key=_member_order):
+            info = zipfile.ZipInfo(name, date_time)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            info.create_system = 0
+            archive.writestr(info, members[name], compresslevel=6)
+    return out.getvalue()
+
+
+def reproducible_package(data: bytes, date_time: tuple[int, int, int, int, int, int]) -> bytes:
+    """Return a saved .pptx rewritten so that the same content always gives the same bytes."""
+    return write_zip(read_zip(data), date_time)

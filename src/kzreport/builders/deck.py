@@ -1,0 +1,729 @@
+"""The PowerPoint deck: the brief's argument as 16:9 slides with speaker notes, from the same source.
+
+Steps: open the template (``templates/deck/kzreport.pptx`` or ``--pptx-template``) and
+drop its slides; add the slides in order — title, agenda, bottom line, key judgments,
+then per section a section header, one slide per claim (with （续） continuation slides
+when evidence overflows) and the section's key figures, chart and maps; then timeline,
+quotes, notes on other sources, sources and credits; save with fixed dates and a
+rewritten zip and add ``<stem>.pptx``.
+
+Every text box is filled at a size chosen by ``textfit`` with the real font metrics,
+never below 18 pt for body text and 28 pt for titles; what does not fit continues on a
+next slide or, when a single item cannot fit, stops the build with an error naming the
+item's path in the source. All XML that python-pptx has no API for is in ``_pptx_xml``.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import Builder
+from .. import _pptx_xml as xml
+from ..errors import BuildError, InputError, Problem, format_path
+from ..fsutil import display_path
+from ..reproducible import build_time, zip_time
+from ..textfit import (EMU_PER_PT, LINE_SPACING, MIN_BODY_PT, MIN_TITLE_PT, FontMetrics, fit_paragraphs, fits,
+                       metrics, text_height_pt, wrap_lines)
+
+Loc = tuple[str | int, ...]
+
+INSET_X = 91440  # PowerPoint's default text insets, written out so that measuring and drawing agree
+INSET_Y = 45720
+BULLET_INDENT = 342900  # 0.375 in: room for the hanging bullet
+BULLET_GAP = 0.5  # space between bullet paragraphs, as a multiple of the size
+TITLE_MAX_PT = 36.0
+BODY_MAX_PT = 28.0
+MAX_BULLETS = 5  # one idea per slide: three to five bullets (design brief)
+CONTINUED = "（续）"
+NO_MAP_TEXT = "地图图像未生成"
+CARDS_PER_SLIDE = 3
+EVENTS_PER_SLIDE = 6
+
+
+@dataclass(frozen=True)
+class Para:
+    """One paragraph of slide text: an optional emphasised lead, the text, and where it comes from."""
+
+    text: str
+    loc: Loc
+    lead: str = ""
+
+    @property
+    def full(self) -> str:
+        """Return the paragraph as it reads."""
+        return self.lead + self.text
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle on the slide, in EMU."""
+
+    left: int
+    top: int
+    width: int
+    height: int
+
+    @property
+    def text_width(self) -> int:
+        """Return the width left for text inside the insets."""
+        return self.width - 2 * INSET_X
+
+    @property
+    def text_height(self) -> int:
+        """Return the height left for text inside the insets."""
+        return self.height - 2 * INSET_Y
+
+
+@dataclass
+class Notes:
+    """The speaker notes of one slide, paragraph by paragraph."""
+
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, text: str | None, prefix: str = "") -> None:
+        """Add a paragraph when there is text."""
+        if text:
+            self.lines.append(prefix + text)
+
+    def passage(self, passage: str | None) -> None:
+        """Add an article passage, quoted as the article has it."""
+        if passage:
+            self.lines.append(f"原文：「{passage}」")
+
+
+class DeckWriter:
+    """Adds slides to one presentation with the project's layouts, fonts and colours."""
+
+    def __init__(self, project, prs):
+        self.project = project
+        self.brief = project.source
+        self.prs = prs
+        self.theme = project.theme
+        fonts = project.theme.fonts.heading
+        self.latin, self.east_asian = fonts.latin, fonts.cjk
+        self.colors = project.theme.colors
+        self.layouts = {layout.name: layout for layout in prs.slide_layouts}
+        self.used_layouts: list[tuple[str, str]] = []
+
+    # --- basic pieces ------------------------------------------------------------
+
+    def fail(self, loc: Loc, message: str) -> InputError:
+        """Return an InputError naming the source file and the item's path."""
+        return InputError([Problem(display_path(self.project.source_path), 0, 0, format_path(loc), message)])
+
+    def layout(self, kind: str):
+        """Return the template's layout for a slide kind, or raise InputError listing the available ones."""
+        name = self.theme.layout_name(kind)
+        if name not in self.layouts:
+            raise InputError(f"deck template: no slide layout named {name!r} (for {kind} slides); "
+                             f"the template has: {', '.join(repr(n) for n in self.layouts)}")
+        return self.layouts[name]
+
+    def new_slide(self, kind: str):
+        """Add a slide with the layout for ``kind``."""
+        slide = self.prs.slides.add_slide(self.layout(kind))
+        self.used_layouts.append((kind, slide.slide_layout.name))
+        return slide
+
+    def style(self, size_pt: float, *, color: str | None = None, bold: bool = False) -> xml.RunStyle:
+        """Return a run style in the deck's typefaces."""
+        return xml.RunStyle(size_pt, self.latin, self.east_asian, color or self.colors.text, bold)
+
+    def measure_font(self, bold: bool = False) -> FontMetrics:
+        """Return the metrics that measure slide text: the East Asian face, as the text is Chinese."""
+        return metrics(self.east_asian, bold)
+
+    def layout_box(self, slide, idx: int) -> Box | None:
+        """Return the box of the slide's placeholder ``idx`` as the layout places it, or None."""
+        for ph in slide.placeholders:
+            if ph.placeholder_format.idx == idx:
+                return Box(ph.left, ph.top, ph.width, ph.height)
+        return None
+
+    def content_box(self, slide) -> Box:
+        """Return the area under the title where content goes."""
+        title = self.title_box(slide)
+        top = title.top + title.height + 91440 if title else 457200
+        bottom = self.prs.slide_height - 731520
+        return Box(title.left if title else 609600, top, (title.width if title else self.prs.slide_width - 1219200),
+                   bottom - top)
+
+    def title_box(self, slide) -> Box | None:
+        """Return the slide's title box."""
+        title = slide.shapes.title
+        return Box(title.left, title.top, title.width, title.height) if title is not None else None
+
+    def write_paragraphs(self, text_frame, paras: list[Para], size_pt: float, *, color: str | None = None,
+                         bold: bool = False, bullet: bool = False, lead_color: str | None = None,
+                         align: str = "l", anchor: str = "t", gap: float = BULLET_GAP) -> None:
+        """Replace a text frame's content with ``paras`` at ``size_pt``, spaced as textfit measures them."""
+        xml.set_body_insets(text_frame, left=INSET_X, top=INSET_Y, right=INSET_X, bottom=INSET_Y, anchor=anchor)
+        text_frame.clear()
+        layout = xml.ParagraphLayout(
+            line_spacing=LINE_SPACING, bullet="•" if bullet else None, bullet_color=self.colors.accent,
+            indent_emu=BULLET_INDENT if bullet else 0, align=align)
+        style = self.style(size_pt, color=color, bold=bold)
+        for i, para in enumerate(paras):
+            paragraph = text_frame.paragraphs[0] if i == 0 else text_frame.add_paragraph()
+            xml.layout_paragraph(paragraph, size_pt, xml.ParagraphLayout(
+                layout.line_spacing, gap * size_pt if i else 0.0, layout.bullet, layout.bullet_color, layout.indent_emu, layout.align))
+            if para.lead:
+                run = paragraph.add_run()
+                run.text = xml.clean_text(para.lead)
+                xml.style_run(run, self.style(size_pt, color=lead_color or color, bold=True))
+            run = paragraph.add_run()
+            run.text = xml.clean_text(para.text)
+            xml.style_run(run, style)
+            xml.style_end_of_paragraph(paragraph, style)
+
+    def fit(self, paras: list[Para], box: Box, *, max_pt: float, min_pt: float, bullet: bool = False,
+            bold: bool = False):
+        """Return the Fit of ``paras`` in ``box`` (bullets narrow the width), or None."""
+        width = box.text_width - (BULLET_INDENT if bullet else 0)
+        # A bold lead ("1. ", a date) is measured in the regular face: the difference is far inside the margin.
+        return fit_paragraphs([p.full for p in paras], self.measure_font(bold), width, box.text_height,
+                              max_pt=max_pt, min_pt=min_pt, space_before=BULLET_GAP)
+
+    def text_box(self, slide, box: Box, paras: list[Para], *, max_pt: float, min_pt: float = MIN_BODY_PT,
+                 what: str = "text", **style) -> None:
+        """Add a text box holding ``paras`` at the largest size that fits, or raise naming the first paragraph."""
+        fit = self.fit(paras, box, max_pt=max_pt, min_pt=min_pt, bullet=style.get("bullet", False),
+                       bold=style.get("bold", False))
+        if fit is None:
+            raise self.fail(paras[0].loc, f"{what} does not fit on its slide at {min_pt:g} pt; shorten it")
+        shape = slide.shapes.add_textbox(box.left, box.top, box.width, box.height)
+        shape.name = what
+        self.write_paragraphs(shape.text_frame, paras, fit.size_pt, **style)
+
+    def caption(self, slide, area: Box, paras: list[Para]) -> int:
+        """Add ``paras`` as a caption at the foot of ``area`` at 18 pt; return the height it takes."""
+        lines = [len(wrap_lines(p.full, self.measure_font(), MIN_BODY_PT, area.width - 2 * INSET_X)) for p in paras]
+        needed = text_height_pt(lines, MIN_BODY_PT, space_before_pt=BULLET_GAP * MIN_BODY_PT * 0.5)
+        height = int(needed * EMU_PER_PT) + 2 * INSET_Y + EMU_PER_PT  # a point spare for rounding
+        if height > area.height * 0.45:
+            raise self.fail(paras[0].loc, "caption too long: it would take almost half the slide; shorten it")
+        box = Box(area.left, area.top + area.height - height, area.width, height)
+        shape = slide.shapes.add_textbox(box.left, box.top, box.width, box.height)
+        shape.name = "caption"
+        self.write_paragraphs(shape.text_frame, paras, MIN_BODY_PT, color=self.colors.muted, gap=BULLET_GAP * 0.5)
+        return height
+
+    def place(self, shape, box: Box) -> None:
+        """Give a placeholder its own position (so its size is explicit in the slide)."""
+        shape.left, shape.top, shape.width, shape.height = box.left, box.top, box.width, box.height
+
+    def set_title(self, slide, text: str, loc: Loc, *, short: str | None = None, suffix: str = "",
+                  max_pt: float = TITLE_MAX_PT) -> None:
+        """Fill the title placeholder at ≥ 28 pt: the text, else its short form, else raise naming ``loc``."""
+        title = slide.shapes.title
+        box = self.title_box(slide)
+        for candidate in (text, short):
+            if not candidate:
+                continue
+            para = [Para(candidate + suffix, loc)]
+            fit = self.fit(para, box, max_pt=max_pt, min_pt=MIN_TITLE_PT, bold=True)
+            if fit:
+                self.place(title, box)
+                self.write_paragraphs(title.text_frame, para, fit.size_pt, color=self.colors.primary, bold=True,
+                                      anchor="ctr")
+                return
+        hint = "add a shorter `short` form" if short is None and loc[-1] != "title" else "shorten it"
+        raise self.fail(loc, f"too long for a slide title at {MIN_TITLE_PT:g} pt; {hint}")
+
+    def fill_placeholder(self, slide, idx: int, paras: list[Para], *, max_pt: float, min_pt: float = MIN_BODY_PT,
+                         what: str = "text", **style) -> None:
+        """Fill placeholder ``idx`` with ``paras`` at the largest size that fits, or raise naming the first."""
+        shape = next(ph for ph in slide.placeholders if ph.placeholder_format.idx == idx)
+        box = Box(shape.left, shape.top, shape.width, shape.height)
+        fit = self.fit(paras, box, max_pt=max_pt, min_pt=min_pt, bullet=style.get("bullet", False),
+                       bold=style.get("bold", False))
+        if fit is None:
+            raise self.fail(paras[0].loc, f"{what} does not fit on its slide at {min_pt:g} pt; shorten it")
+        self.place(shape, box)
+        self.write_paragraphs(shape.text_frame, paras, fit.size_pt, **style)
+
+    def drop_empty_placeholders(self, slide) -> None:
+        """Remove placeholders left empty, so no 'Click to add text' prompt remains."""
+        for ph in list(slide.placeholders):
+            if ph.has_text_frame and not ph.text_frame.text.strip():
+                xml.remove_shape(ph)
+
+    def set_notes(self, slide, notes: Notes) -> None:
+        """Write the speaker notes, every run in zh-CN with both typefaces."""
+        frame = slide.notes_slide.notes_text_frame
+        frame.clear()
+        style = self.style(12)
+        for i, line in enumerate(notes.lines or [" "]):
+            paragraph = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
+            run = paragraph.add_run()
+            run.text = xml.clean_text(line)
+            xml.style_run(run, style)
+
+    # --- pagination ------------------------------------------------------------------
+
+    def paginate(self, paras: list[Para], box: Box, *, bullet: bool, max_items: int, what: str) -> list[list[Para]]:
+        """Split ``paras`` into pages that each fit ``box`` at ≥ 18 pt; raise naming an item that fits nowhere."""
+        pages: list[list[Para]] = []
+        page: list[Para] = []
+        for para in paras:
+            if self.fit([para], box, max_pt=MIN_BODY_PT, min_pt=MIN_BODY_PT, bullet=bullet) is None:
+                raise self.fail(para.loc, f"{what} does not fit on a slide even alone at {MIN_BODY_PT:g} pt; "
+                                          "shorten it or split it in two")
+            trial = [*page, para]
+            if len(trial) > max_items or (
+                    page and self.fit(trial, box, max_pt=MIN_BODY_PT, min_pt=MIN_BODY_PT, bullet=bullet) is None):
+                pages.append(page)
+                trial = [para]
+            page = trial
+        return [*pages, page] if page else pages
+
+    def list_slides(self, kind: str, title: str, title_loc: Loc, paras: list[Para], notes: Notes, *,
+                    short: str | None = None, bullet: bool = True, max_items: int = MAX_BULLETS,
+                    what: str = "item", lead_color: str | None = None) -> None:
+        """Add one or more title-and-content slides for ``paras``; later ones are titled with （续）."""
+        probe = self.new_slide(kind)
+        box = self.body_box(probe)
+        pages = self.paginate(paras, box, bullet=bullet, max_items=max_items, what=what)
+        for number, page in enumerate(pages):
+            slide = probe if number == 0 else self.new_slide(kind)
+            self.set_title(slide, title, title_loc, short=short, suffix=CONTINUED if number else "")
+            self.fill_placeholder(slide, 1, page, max_pt=BODY_MAX_PT, what=what, bullet=bullet,
+                                  lead_color=lead_color or self.colors.primary)
+            self.drop_empty_placeholders(slide)
+            self.set_notes(slide, notes)
+
+    def body_box(self, slide) -> Box:
+        """Return the box of the body placeholder (idx 1), or the content area when the layout has none."""
+        return self.layout_box(slide, 1) or self.content_box(slide)
+
+    # --- slides --------------------------------------------------------------------------
+
+    def title_slide(self) -> None:
+        """Add the title slide: title, subtitle, date and outlet, with the first map beside them when there is one."""
+        meta = self.brief.meta
+        slide = self.new_slide("title")
+        image = self.map_png(self.brief.maps[0].id) if self.brief.maps else None
+        title_box, sub_box = self.layout_box(slide, 0), self.layout_box(slide, 1)
+        if image:
+            half = self.prs.slide_width // 2
+            title_box = Box(609600, 1371600, half - 762000, 2286000)
+            sub_box = Box(609600, 3749040, half - 762000, 1828800)
+            area = Box(half, 457200, half - 457200, self.prs.slide_height - 914400)
+            self.picture(slide, image, area, self.brief.maps[0].alt)
+        title = slide.shapes.title
+        self.place(title, title_box)
+        self.set_title(slide, meta.title, ("meta", "title"), short=meta.short_title, max_pt=44)
+        lines = [Para(meta.subtitle, ("meta", "subtitle"))] if meta.subtitle else []
+        lines.append(Para(f"{meta.outlet.name} · {meta.date}", ("meta", "outlet", "name")))
+        sub = next(ph for ph in slide.placeholders if ph.placeholder_format.idx == 1)
+        self.place(sub, sub_box)
+        self.fill_placeholder(slide, 1, lines, max_pt=24, what="subtitle", color=self.colors.muted)
+        self.drop_empty_placeholders(slide)
+        notes = Notes()
+        notes.add(meta.article_title, "原文：")
+        notes.add(meta.outlet.note)
+        notes.add(meta.date_note)
+        notes.add(f"简报编写：{meta.author}，更新于 {meta.updated}")
+        self.set_notes(slide, notes)
+
+    def agenda(self) -> None:
+        """Add the agenda: the section titles, numbered."""
+        paras = [Para(s.title, ("sections", i, "title"), lead=f"{i + 1:02d}  ")
+                 for i, s in enumerate(self.brief.sections)]
+        notes = Notes()
+        for i, s in enumerate(self.brief.sections):
+            notes.add(s.summary, f"{i + 1}. {s.title}：")
+        self.list_slides("agenda", "目录", ("sections",), paras, notes, bullet=False, max_items=8,
+                         what="section title", lead_color=self.colors.accent)
+
+    def bottom_line(self) -> None:
+        """Add the bottom line (the thesis) on its own slide, large."""
+        slide = self.new_slide("content")
+        self.set_title(slide, "核心判断", ("thesis",))
+        self.fill_placeholder(slide, 1, [Para(self.brief.thesis, ("thesis",))], max_pt=32, what="thesis",
+                              color=self.colors.primary, anchor="ctr")
+        notes = Notes()
+        notes.add(self.brief.thesis)
+        notes.add(self.brief.meta.article_title, "依据文章：")
+        self.set_notes(slide, notes)
+
+    def judgments(self) -> None:
+        """Add the key judgments, numbered, with the passages of the claims behind them in the notes."""
+        paras = [Para(j.text, ("judgments", i, "text"), lead=f"{i + 1}. ") for i, j in enumerate(self.brief.judgments)]
+        claims = {c.id: c for c in self.brief.all_claims()}
+        notes = Notes()
+        for i, judgment in enumerate(self.brief.judgments):
+            notes.add(judgment.text, f"判断{i + 1}：")
+            for key in judgment.claims:
+                notes.add(claims[key].text, "依据：")
+                notes.passage(claims[key].passage)
+        self.list_slides("content", "关键判断", ("judgments",), paras, notes, bullet=False, max_items=6,
+                         what="judgment", lead_color=self.colors.accent)
+
+    def section(self, si: int, section, shown: set[str]) -> None:
+        """Add a section: its header, one slide (or more) per claim, then its figures, charts and maps."""
+        slide = self.new_slide("section")
+        self.set_title(slide, section.title, ("sections", si, "title"))
+        if self.layout_box(slide, 1):
+            self.fill_placeholder(slide, 1, [Para(f"第{si + 1}部分 / 共{len(self.brief.sections)}部分",
+                                                  ("sections", si))], max_pt=24, color=self.colors.muted)
+        self.drop_empty_placeholders(slide)
+        notes = Notes()
+        notes.add(section.summary)
+        self.set_notes(slide, notes)
+        claims = [(("sections", si, "headline"), section.headline),
+                  *((("sections", si, "claims", ci), c) for ci, c in enumerate(section.claims))]
+        for loc, claim in claims:
+            self.claim(loc, claim, section)
+        figures = [self.brief.figure(k) for k in section.figures if k not in shown]
+        shown.update(section.figures)
+        self.figures(figures)
+        for key in section.charts:
+            if key not in shown:
+                shown.add(key)
+                self.chart(next(i for i, c in enumerate(self.brief.charts) if c.id == key))
+        for key in section.maps:
+            if key not in shown:
+                shown.add(key)
+                self.map_slide(next(i for i, m in enumerate(self.brief.maps) if m.id == key))
+
+    def claim(self, loc: Loc, claim, section) -> None:
+        """Add a claim slide: the claim as title, its evidence as bullets, continued （续） when it overflows."""
+        paras = [Para(e.text, (*loc, "evidence", i, "text")) for i, e in enumerate(claim.evidence)]
+        notes = Notes()
+        notes.add(section.summary, f"本部分（{section.title}）：")
+        notes.add(claim.text, "论点：")
+        notes.add(claim.detail)
+        notes.passage(claim.passage)
+        sources = sorted({k for e in claim.evidence for k in e.sources})
+        notes.add("；".join(self.brief.source(k).title for k in sources), "来源：")
+        for note_id in claim.notes:
+            note = next(n for n in self.brief.notes if n.id == note_id)
+            notes.add(note.text, f"注意（{note.title}）：")
+        self.list_slides("content", claim.text, (*loc, "text"), paras, notes, short=claim.short, what="evidence")
+
+    def figures(self, figures) -> None:
+        """Add big-number slides: up to three key figures each, the number large in the accent colour."""
+        index = {f.id: i for i, f in enumerate(self.brief.figures)}
+        for start in range(0, len(figures), CARDS_PER_SLIDE):
+            group = figures[start:start + CARDS_PER_SLIDE]
+            slide = self.new_slide("title_only")
+            self.set_title(slide, "关键数字" + (CONTINUED if start else ""), ("figures",))
+            area = self.content_box(slide)
+            gap = 228600
+            width = (area.width - gap * (CARDS_PER_SLIDE - 1)) // CARDS_PER_SLIDE
+            # Fewer cards than columns: centre the group rather than leave a gap on the right.
+            first = area.left + (area.width - len(group) * width - (len(group) - 1) * gap) // 2
+            notes = Notes()
+            for n, figure in enumerate(group):
+                loc = ("figures", index[figure.id])
+                left = first + n * (width + gap)
+                card = slide.shapes.add_shape(1, left, area.top, width, area.height)  # 1: rectangle
+                xml.set_fill(card, self.colors.light)
+                card.name = f"card {figure.id}"
+                number = Box(left, area.top + 182880, width, 1280160)
+                self.big_number(slide, number, Para(figure.display, (*loc, "display")))
+                label_text = figure.label + (f"（{figure.year}）" if figure.year else "")
+                label = Box(left, number.top + number.height, width, 868680)
+                self.text_box(slide, label, [Para(label_text, (*loc, "label"))], max_pt=22, what="label",
+                              color=self.colors.primary, bold=True, align="ctr")
+                shows = Box(left, label.top + label.height, width, area.top + area.height - label.top - label.height)
+                self.text_box(slide, shows, [Para(figure.shows, (*loc, "shows"))], max_pt=20, what="figure text",
+                              color=self.colors.text, align="ctr")
+                notes.add(f"{figure.label}：{figure.display}" + (f"（{figure.year}年）" if figure.year else "")
+                          + f"——{figure.shows}")
+                notes.passage(figure.passage)
+            self.set_notes(slide, notes)
+
+    def big_number(self, slide, box: Box, para: Para) -> None:
+        """Add a key figure's number on one line as large as fits (wrapped only when no size gives one line)."""
+        font = self.measure_font(bold=True)
+        size = 60.0
+        while size >= MIN_TITLE_PT and len(wrap_lines(para.full, font, size, box.text_width)) > 1:
+            size -= 1
+        if size < MIN_TITLE_PT or not fits(1, size, box.text_height):
+            self.text_box(slide, box, [para], max_pt=48, min_pt=MIN_TITLE_PT, what="figure", color=self.colors.accent,
+                          bold=True, align="ctr", anchor="ctr")
+            return
+        shape = slide.shapes.add_textbox(box.left, box.top, box.width, box.height)
+        shape.name = "figure"
+        self.write_paragraphs(shape.text_frame, [para], size, color=self.colors.accent, bold=True,
+                              align="ctr", anchor="ctr")
+
+    def chart(self, ci: int) -> None:
+        """Add a native, editable chart of the source's series (a chart part with its workbook)."""
+        from pptx.chart.data import CategoryChartData
+        from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION
+
+        spec = self.brief.charts[ci]
+        slide = self.new_slide("title_only")
+        self.set_title(slide, spec.title, ("charts", ci, "title"))
+        area = self.content_box(slide)
+        caption_height = self.caption(slide, area, [Para(spec.caption, ("charts", ci, "caption"))])
+        data = CategoryChartData(number_format='0"%"' if spec.unit == "%" else "General")
+        data.categories = spec.categories
+        for series in spec.series:
+            data.add_series(series.name, series.values)
+        frame = slide.shapes.add_chart(self.chart_type(spec, XL_CHART_TYPE), area.left, area.top, area.width,
+                                       area.height - caption_height, data)
+        frame.name = f"chart {spec.id}"
+        chart = frame.chart
+        chart.has_legend = True
+        chart.legend.position = XL_LEGEND_POSITION.BOTTOM
+        chart.legend.include_in_layout = False
+        chart.has_title = False
+        plot = chart.plots[0]
+        plot.has_data_labels = True
+        plot.data_labels.number_format = data.number_format
+        plot.data_labels.number_format_is_linked = False
+        palette = {"primary": self.colors.primary, "accent": self.colors.accent, "accent2": self.colors.accent2,
+                   "muted": self.colors.muted, "light": self.colors.light}
+        for series, source in zip(plot.series, spec.series):
+            series.format.fill.solid()
+            series.format.fill.fore_color.rgb = xml._rgb(palette[source.color])
+        xml.style_chart_text(chart, self.style(16))
+        xml.set_alt_text(frame, spec.alt, spec.title)
+        workbook = chart.part.chart_workbook
+        workbook.update_from_xlsx_blob(xml.fix_workbook_dates(workbook.xlsx_part.blob, build_time()))
+        notes = Notes()
+        notes.add(spec.caption)
+        notes.add(spec.alt, "图表说明：")
+        for key in spec.figures:
+            notes.passage(self.brief.figure(key).passage)
+        self.set_notes(slide, notes)
+
+    @staticmethod
+    def chart_type(spec, types):
+        """Return the chart type: stacked bars (100% when the series add up to 100 %), else clustered columns."""
+        if spec.kind == "stacked_bar":
+            totals = [sum(v or 0 for v in values) for values in zip(*(s.values for s in spec.series))]
+            full = spec.unit == "%" and all(abs(t - 100) < 0.5 for t in totals)
+            return types.BAR_STACKED_100 if full else types.BAR_STACKED
+        return types.COLUMN_CLUSTERED
+
+    def map_png(self, map_id: str) -> bytes | None:
+        """Return the map's PNG from this build or the map cache, or None while there is none."""
+        try:
+            return self.project.map_image(map_id)
+        except ModuleNotFoundError as exc:
+            # The maps builder is optional for the deck: without it the slide shows a placeholder.
+            if exc.name and exc.name.startswith("kzreport.builders.maps"):
+                return None
+            raise
+
+    def picture(self, slide, png: bytes, area: Box, alt: str):
+        """Add a picture as large as fits ``area`` with its aspect ratio kept, centred; return the shape."""
+        width_px, height_px = png_size(png)
+        scale = min(area.width / width_px, area.height / height_px)
+        width, height = round(width_px * scale), round(height_px * scale)
+        left = area.left + (area.width - width) // 2
+        top = area.top + (area.height - height) // 2
+        shape = slide.shapes.add_picture(io.BytesIO(png), left, top, width, height)
+        xml.set_alt_text(shape, alt)
+        return shape
+
+    def map_slide(self, mi: int) -> None:
+        """Add a map slide: the image filling the content area, then caption, legend and credit."""
+        spec = self.brief.maps[mi]
+        slide = self.new_slide("title_only")
+        self.set_title(slide, spec.title, ("maps", mi, "title"))
+        area = self.content_box(slide)
+        legend = self.legend_text(spec)
+        paras = [Para(spec.caption, ("maps", mi, "caption")),
+                 Para(f"{legend}    来源：{spec.credit}" if legend else f"来源：{spec.credit}", ("maps", mi, "credit"))]
+        caption_height = self.caption(slide, area, paras)
+        image_area = Box(area.left, area.top, area.width, area.height - caption_height)
+        png = self.map_png(spec.id)
+        if png:
+            self.picture(slide, png, image_area, spec.alt)
+        else:
+            shape = slide.shapes.add_shape(1, image_area.left, image_area.top, image_area.width, image_area.height)
+            xml.set_fill(shape, self.colors.light)
+            shape.name = "map placeholder"
+            self.write_paragraphs(shape.text_frame, [Para(NO_MAP_TEXT, ("maps", mi))], 28, color=self.colors.muted,
+                                  align="ctr", anchor="ctr")
+        notes = Notes()
+        notes.add(spec.caption)
+        notes.add(spec.alt, "地图说明：")
+        for line in spec.pipelines:
+            notes.add("；".join(x for x in (line.capacity, line.years, line.note, *line.disruptions) if x),
+                      f"{line.name}：")
+        self.set_notes(slide, notes)
+
+    @staticmethod
+    def legend_text(spec) -> str:
+        """Return the map's legend as text: the kinds of route and status drawn on it."""
+        names = {"oil": "━ 石油管道", "gas": "━ 天然气管道", "tanker": "┅ 油轮航线"}
+        kinds = [names[k] for k in names if any(p.kind == k for p in spec.pipelines)]
+        if any(p.status == "disrupted_2022" for p in spec.pipelines):
+            kinds.append("╌ 2022年受阻")
+        if any(p.status == "planned" for p in spec.pipelines):
+            kinds.append("╌ 规划中")
+        return "  ".join(kinds)
+
+    def timeline(self) -> None:
+        """Add the timeline: dated events as a list, split over slides when there are many."""
+        if not self.brief.timeline:
+            return
+        paras = [Para(f"{e.title}：{e.text}", ("timeline", i, "text"), lead=f"{e.when or e.date}  ")
+                 for i, e in enumerate(self.brief.timeline)]
+        notes = Notes()
+        for event in self.brief.timeline:
+            notes.add(event.text, f"{event.when or event.date} {event.title}：")
+            notes.passage(event.passage)
+        self.list_slides("content", "时间线", ("timeline",), paras, notes, bullet=False, max_items=EVENTS_PER_SLIDE,
+                         what="timeline event", lead_color=self.colors.accent)
+
+    def quotes(self) -> None:
+        """Add one slide per quote: the words large in the accent colour, then speaker and date."""
+        for qi, quote in enumerate(self.brief.quotes):
+            actor = self.brief.actor(quote.speaker)
+            slide = self.new_slide("title_only")
+            self.set_title(slide, f"{actor.name}如是说", ("quotes", qi, "speaker"))
+            area = self.content_box(slide)
+            words = Box(area.left, area.top, area.width, area.height - 914400)
+            self.text_box(slide, words, [Para(f"「{quote.text}」", ("quotes", qi, "text"))], max_pt=36,
+                          min_pt=20, what="quote", color=self.colors.accent, bold=True, anchor="ctr")
+            kind = "（转述）" if quote.indirect else ""
+            who = Box(area.left, area.top + area.height - 914400, area.width, 914400)
+            self.text_box(slide, who, [Para(f"—— {actor.name}，{actor.role}，{quote.date}{kind}",
+                                            ("quotes", qi, "speaker"))],
+                          max_pt=22, what="attribution", color=self.colors.muted, align="r")
+            notes = Notes()
+            notes.add(quote.context)
+            notes.passage(quote.passage)
+            notes.passage(actor.passage)
+            self.set_notes(slide, notes)
+
+    def other_sources(self) -> None:
+        """Add the notes on where other sources differ from the article."""
+        if not self.brief.notes:
+            return
+        paras = [Para(n.text, ("notes", i, "text"), lead=f"{n.title}：") for i, n in enumerate(self.brief.notes)]
+        notes = Notes()
+        for note in self.brief.notes:
+            notes.add(f"{note.text}（来源：{'；'.join(self.brief.source(k).title for k in note.sources)}）",
+                      f"{note.title}：")
+        self.list_slides("content", "其他来源的说法", ("notes",), paras, notes, what="note")
+
+    def sources(self) -> None:
+        """Add sources and credits: every source, the image credits and who compiled the brief."""
+        meta = self.brief.meta
+        paras = []
+        for i, s in enumerate(self.brief.sources):
+            detail = "，".join(x for x in (s.publisher, s.date) if x)
+            paras.append(Para(s.title + (f"（{detail}）" if detail else ""), ("sources", i, "title")))
+        for i, credit in enumerate(meta.image_credits):
+            paras.append(Para(credit.caption + (f"（{credit.credit}）" if credit.credit else ""),
+                              ("meta", "image_credits", i, "caption"), lead="图片："))
+        paras.append(Para(f"{meta.author}，更新于 {meta.updated}", ("meta", "author"), lead="简报编写："))
+        notes = Notes()
+        for s in self.brief.sources:
+            notes.add("，".join(x for x in (s.title, s.publisher, s.date, s.url, s.note) if x))
+        self.list_slides("content", "来源与致谢", ("sources",), paras, notes, max_items=7, what="source")
+
+    def all_slides(self) -> None:
+        """Add every slide of the deck in order."""
+        self.title_slide()
+        self.agenda()
+        self.bottom_line()
+        self.judgments()
+        shown: set[str] = set()
+        for si, section in enumerate(self.brief.sections):
+            self.section(si, section, shown)
+        self.figures([f for f in self.brief.figures if f.id not in shown and self.unplaced_figure(f.id)])
+        for ci, chart in enumerate(self.brief.charts):
+            if chart.id not in shown:
+                self.chart(ci)
+        for mi, spec in enumerate(self.brief.maps):
+            if spec.id not in shown:
+                self.map_slide(mi)
+        self.timeline()
+        self.quotes()
+        self.other_sources()
+        self.sources()
+
+    def unplaced_figure(self, key: str) -> bool:
+        """Return True for a figure no section shows (it gets a slide after the sections)."""
+        return not any(key in s.figures for s in self.brief.sections)
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Return a PNG's width and height in pixels, or raise BuildError when the bytes are not a PNG."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
+        raise BuildError("map image is not a PNG")
+    return struct.unpack(">II", data[16:24])
+
+
+def template_path(project) -> Path:
+    """Return the deck template: the user's ``--pptx-template`` or the built-in one."""
+    from ..resources import templates_dir
+
+    return Path(project.options.pptx_template or templates_dir() / "deck" / "kzreport.pptx")
+
+
+def open_template(path: Path):
+    """Return the template opened with python-pptx after size checks, or raise InputError."""
+    from pptx import Presentation
+
+    name = display_path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read the deck template: {exc.strerror or exc}") from None
+    problem = xml.zip_problem(data)
+    if problem:
+        raise InputError(f"{name}: {problem}")
+    try:
+        return Presentation(io.BytesIO(data))
+    except Exception as exc:  # python-pptx raises KeyError/ValueError/lxml errors for foreign packages
+        raise InputError(f"{name}: not a PowerPoint presentation (.pptx) python-pptx can open: {exc}") from None
+
+
+def remove_all_slides(prs) -> None:
+    """Remove the template's own slides (a template may carry examples)."""
+    id_list = prs.slides._sldIdLst
+    for sld_id in list(id_list):
+        prs.part.drop_rel(sld_id.rId)
+        id_list.remove(sld_id)
+
+
+def set_core_properties(prs, brief) -> None:
+    """Fill the deck's metadata from the source, dated by the build time (SOURCE_DATE_EPOCH when set)."""
+    meta = brief.meta
+    props = prs.core_properties
+    moment = build_time().replace(tzinfo=None)
+    props.title = xml.clean_text(meta.title)
+    props.author = xml.clean_text(meta.author)
+    props.subject = xml.clean_text(meta.subtitle or meta.article_title)
+    props.keywords = xml.clean_text("; ".join(meta.keywords))
+    props.language = xml.LANG
+    props.last_modified_by = "kzreport"
+    props.revision = 1
+    props.created = props.modified = moment
+    props.last_printed = moment
+
+
+def render_deck(project) -> bytes:
+    """Return the finished deck's bytes, reproducible for the same source and SOURCE_DATE_EPOCH."""
+    prs = open_template(template_path(project))
+    remove_all_slides(prs)
+    writer = DeckWriter(project, prs)
+    writer.all_slides()
+    set_core_properties(prs, project.source)
+    buffer = io.BytesIO()
+    prs.save(buffer)
+    return xml.reproducible_package(buffer.getvalue(), zip_time())
+
+
+class DeckBuilder(Builder):
+    """Writes ``<stem>.pptx``: the brief as a 16:9 PowerPoint deck with speaker notes."""
+
+    name = "pptx"
+
+    def build(self, project, reporter) -> None:
+        """Render the deck and add it to the project's outputs."""
+        project.add_output(project.output_path(f"{project.stem}.pptx"), render_deck(project))

@@ -1,0 +1,98 @@
+"""Geometry of the brief's bar charts, drawn as SVG by the PDF template.
+
+The numbers are laid out here; the template only draws what this returns, so the
+chart stays vector and every label stays text that the template escapes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .model import Brief, Chart
+
+WIDTH, HEIGHT = 640.0, 300.0
+PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 48.0, 620.0, 40.0, 250.0
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    color: str
+    label: str
+    label_y: float
+
+
+@dataclass(frozen=True)
+class Tick:
+    y: float
+    label: str
+
+
+@dataclass(frozen=True)
+class ChartLayout:
+    """Everything the template draws: bars, axis ticks, category labels, legend."""
+
+    width: float
+    height: float
+    bars: list[Bar]
+    ticks: list[Tick]
+    categories: list[tuple[float, str]]
+    legend: list[tuple[str, str]]
+    missing: list[tuple[float, float, str]]
+    """(x, y, text) where a value is not given by the source."""
+
+
+def _axis_ticks(values: list[float]) -> list[float]:
+    """Return round tick values from 0 to just above the largest value (1, 2, 2.5 or 5 times a power of ten apart)."""
+    top = max(values, default=1.0) or 1.0
+    magnitude = 10 ** math.floor(math.log10(top / 4))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if top / (m * magnitude) <= 5)
+    return [round(i * step, 10) for i in range(math.ceil(top / step - 1e-9) + 1)]
+
+
+def _value_label(brief: Brief, chart: Chart, value: float, category: str) -> str:
+    """Return how the source writes a value: a key figure's display when one matches, else the number."""
+    for key in chart.figures:
+        figure = brief.figure(key)
+        if figure.value == value and (figure.year is None or str(figure.year) == category):
+            return figure.display
+    return f"{value:g}{chart.unit if chart.unit == '%' else ''}"
+
+
+def layout_chart(brief: Brief, chart: Chart, palette: dict[str, str]) -> ChartLayout:
+    """Return the chart laid out: grouped bars per category, or one stack per category."""
+    stacked = chart.kind == "stacked_bar"
+    totals = [sum(v or 0 for v in col) for col in zip(*(s.values for s in chart.series))]
+    values = totals if stacked else [v for s in chart.series for v in s.values if v is not None]
+    ticks = _axis_ticks(values)
+    top = ticks[-1]
+    scale = (PLOT_BOTTOM - PLOT_TOP) / top
+    slot = (PLOT_RIGHT - PLOT_LEFT) / len(chart.categories)
+    group = slot * 0.64
+    bar_width = group if stacked else group / len(chart.series)
+    bars, missing = [], []
+    for ci, category in enumerate(chart.categories):
+        left = PLOT_LEFT + ci * slot + (slot - group) / 2
+        base = PLOT_BOTTOM
+        for si, series in enumerate(chart.series):
+            x = left if stacked else left + si * bar_width
+            value = series.values[ci]
+            if value is None:
+                if not stacked:
+                    missing.append((x + bar_width / 2, PLOT_BOTTOM - 8, "原文未给出"))
+                continue
+            height = value * scale
+            y = base - height
+            label = _value_label(brief, chart, value, category)
+            bars.append(Bar(x, y, bar_width, height, palette[series.color], label,
+                            y + height / 2 + 5 if stacked else y - 6))
+            if stacked:
+                base = y
+    tick_marks = [Tick(PLOT_BOTTOM - t * scale, f"{t:g}") for t in ticks]
+    categories = [(PLOT_LEFT + (ci + 0.5) * slot, c) for ci, c in enumerate(chart.categories)]
+    legend = [(palette[s.color], s.name) for s in chart.series]
+    return ChartLayout(WIDTH, HEIGHT, bars, tick_marks, categories, legend, missing)

@@ -1,0 +1,200 @@
+"""The PDF builder, with the real WeasyPrint: contents, pages, typesetting, safety and reproducibility."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from kzreport.build import BuildOptions, Reporter, build
+from kzreport.errors import InputError
+from kzreport.loader import load_source
+from kzreport.resources import default_source
+
+EPOCH = "1669766400"  # 2022-11-30
+
+
+def build_pdf(source: Path, out: Path, **options) -> Path:
+    """Build only the PDF of ``source`` into ``out``; return its path."""
+    build([source], BuildOptions(out_dir=out, formats=("pdf",), **options), Reporter(verbosity=0))
+    return out / f"{source.stem}.pdf"
+
+
+@pytest.fixture(scope="module")
+def brief_pdf(tmp_path_factory) -> PdfReader:
+    out = tmp_path_factory.mktemp("pdf")
+    return PdfReader(build_pdf(default_source(), out))
+
+
+def page_texts(reader: PdfReader) -> list[str]:
+    """Return each page's text with white space removed (CJK extraction inserts spaces)."""
+    return [re.sub(r"\s", "", page.extract_text()) for page in reader.pages]
+
+
+def test_footer_numbers_every_page_but_the_cover(brief_pdf):
+    texts = page_texts(brief_pdf)
+    total = len(texts)
+    assert total >= 8
+    assert "第1页" not in texts[0]
+    for number, text in enumerate(texts[1:], start=2):
+        assert f"第{number}页/共{total}页" in text
+
+
+def test_order_of_the_brief(brief_pdf):
+    brief = load_source(default_source())
+    texts = page_texts(brief_pdf)
+    assert brief.meta.title in texts[0]
+    assert "核心判断" in texts[1] and re.sub(r"\s", "", brief.thesis)[:30] in texts[1]
+    assert "目录" in texts[2]
+    first_pages = [next(i for i, t in enumerate(texts) if t.find(s.title) >= 0 and i > 2) for s in brief.sections]
+    assert first_pages == sorted(first_pages)
+    assert "大事记" in "".join(texts[first_pages[-1]:])
+    assert "来源与图片说明" in texts[-1]
+
+
+def test_contents_page_numbers_point_at_the_sections(brief_pdf):
+    brief = load_source(default_source())
+    texts = page_texts(brief_pdf)
+    for number, section in enumerate(brief.sections, start=1):
+        # each entry reads "<no><title>....<page>", so the next entry's number follows the page
+        follows = str(number + 1) if number < len(brief.sections) else r"\D"
+        listed = re.search(re.escape(section.title) + r"\.+(\d+?)" + follows, texts[2])
+        assert listed, f"{section.title} not in the contents"
+        page = int(listed.group(1))
+        assert section.title in texts[page - 1], f"{section.title}: contents says page {page}"
+
+
+def test_bookmarks_follow_the_sections(brief_pdf):
+    brief = load_source(default_source())
+    titles = [item.title for item in brief_pdf.outline]
+    assert titles == ["核心判断", "目录", *(s.title for s in brief.sections), "大事记",
+                      "说明：其他来源与文章的出入", "来源与图片说明"]
+
+
+def test_every_passage_is_a_footnote(brief_pdf):
+    brief = load_source(default_source())
+    text = "".join(page_texts(brief_pdf))
+    for claim in brief.all_claims():
+        assert "原文：「" + re.sub(r"\s", "", claim.passage) in text, claim.id
+
+
+def test_only_noto_cjk_fonts_are_embedded(brief_pdf):
+    fonts = set()
+    for page in brief_pdf.pages:
+        for font in (page["/Resources"].get("/Font") or {}).values():
+            fonts.add(str(font.get_object()["/BaseFont"]))
+    assert fonts and all(re.search(r"\+Noto-(Sans|Serif)-CJK-SC(-Bold)?$", f) for f in fonts), fonts
+
+
+def test_tagged_with_language_and_metadata(brief_pdf):
+    root = brief_pdf.trailer["/Root"]
+    assert root["/Lang"] == "zh-Hans"
+    assert "/StructTreeRoot" in root and root["/MarkInfo"]["/Marked"]
+    assert brief_pdf.metadata.title == load_source(default_source()).meta.title
+
+
+def test_chart_is_vector(brief_pdf):
+    texts = page_texts(brief_pdf)
+    page = next(i for i, t in enumerate(texts) if "原文未给出" in t and "不足20%" in t)
+    resources = brief_pdf.pages[page]["/Resources"]
+    images = [x for x in (resources.get("/XObject") or {}).values() if x.get_object()["/Subtype"] == "/Image"]
+    assert images == []
+
+
+def test_a4_by_default_letter_on_request(minimal_source, tmp_path):
+    a4 = PdfReader(build_pdf(minimal_source, tmp_path / "a4")).pages[1].mediabox
+    letter = PdfReader(build_pdf(minimal_source, tmp_path / "letter", page_size="Letter")).pages[1].mediabox
+    assert (round(float(a4.width)), round(float(a4.height))) == (595, 842)
+    assert (round(float(letter.width)), round(float(letter.height))) == (612, 792)
+
+
+def test_print_option_adds_bleed_and_crop_marks(minimal_source, tmp_path):
+    page = PdfReader(build_pdf(minimal_source, tmp_path, print_marks=True)).pages[1]
+    trim, bleed = page.trimbox, page.bleedbox
+    assert round(float(bleed.width) - float(trim.width)) == round(2 * 3 * 72 / 25.4)
+    assert page.mediabox == bleed and float(bleed.width) > float(trim.width)
+
+
+def test_same_bytes_with_source_date_epoch(minimal_source, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    first = build_pdf(minimal_source, tmp_path / "a").read_bytes()
+    second = build_pdf(minimal_source, tmp_path / "b").read_bytes()
+    assert first == second
+    assert PdfReader(tmp_path / "a" / "minimal.pdf").metadata["/CreationDate"].startswith("D:20221130")
+
+
+def test_hostile_text_prints_as_text(broken, tmp_path):
+    hostile = "<script>alert(1)</script> {{ 7*7 }} ${x} `y`"
+    source = broken("thesis: 这是核心判断。", f"thesis: '{hostile}'")
+    text = PdfReader(build_pdf(source, tmp_path)).pages[1].extract_text()
+    assert "<script>alert(1)</script>" in text and "{{ 7*7 }}" in text
+    assert "49" not in text
+
+
+def write_override(root: Path, name: str, text: str) -> Path:
+    """Write a user template under ``root``; return ``root``."""
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return root
+
+
+def test_user_partial_overrides_the_built_in(minimal_source, tmp_path):
+    user = write_override(tmp_path / "tpl", "pdf/partials/cover.html.j2",
+                          '<section class="cover"><h1>{{ meta.title }}（本机构版）</h1></section>')
+    text = PdfReader(build_pdf(minimal_source, tmp_path / "out", templates_dir=user)).pages[0].extract_text()
+    assert "测试简报（本机构版）" in text
+
+
+def test_user_template_extends_the_built_in_block(minimal_source, tmp_path):
+    user = write_override(tmp_path / "tpl", "pdf/brief.html.j2",
+                          '{% extends "kzreport/pdf/brief.html.j2" %}{% block contents %}{% endblock %}'
+                          '{% block extra_css %}.part h2 { color: #ff0000; }{% endblock %}')
+    texts = page_texts(PdfReader(build_pdf(minimal_source, tmp_path / "out", templates_dir=user)))
+    assert "目录" not in "".join(texts) and "第一部分" in "".join(texts)
+
+
+@pytest.mark.parametrize("markup", [
+    '<img src="file:///etc/passwd">',
+    '<img src="/proc/self/environ">',
+    '<img src="http://169.254.169.254/latest">',
+    '<style>@import url("http://169.254.169.254/x.css");</style>',
+    '<div style="background: url(file:///dev/urandom)">x</div>',
+    '<img src="../../../../etc/hostname">',
+])
+def test_templates_cannot_read_outside_their_folders(minimal_source, tmp_path, markup):
+    user = write_override(tmp_path / "tpl", "pdf/partials/cover.html.j2", f'<section class="cover">{markup}</section>')
+    with pytest.raises(InputError, match="asks for"):
+        build_pdf(minimal_source, tmp_path / "out", templates_dir=user)
+    assert not (tmp_path / "out").exists()
+
+
+def test_symlink_out_of_the_templates_folder_is_refused(minimal_source, tmp_path):
+    user = write_override(tmp_path / "tpl", "pdf/partials/cover.html.j2", '<section class="cover"><img src="pic.png"></section>')
+    (user / "pdf" / "pic.png").symlink_to("/etc/hostname")
+    with pytest.raises(InputError, match="outside the template and asset folders"):
+        build_pdf(minimal_source, tmp_path / "out", templates_dir=user)
+
+
+def test_user_templates_are_sandboxed(minimal_source, tmp_path):
+    user = write_override(tmp_path / "tpl", "pdf/partials/cover.html.j2",
+                          "{{ ''.__class__.__mro__[1].__subclasses__() }}")
+    with pytest.raises(InputError, match="not allowed|template error"):
+        build_pdf(minimal_source, tmp_path / "out", templates_dir=user)
+
+
+def test_template_error_names_file_and_line(minimal_source, tmp_path):
+    user = write_override(tmp_path / "tpl", "pdf/partials/cover.html.j2", "<section>\n\n{{ no_such_name.x }}\n</section>")
+    with pytest.raises(InputError) as info:
+        build_pdf(minimal_source, tmp_path / "out", templates_dir=user)
+    assert re.search(r"cover\.html\.j2:3: template error: 'no_such_name' is undefined", str(info.value))
+
+
+def test_missing_font_names_the_package(minimal_source, tmp_path):
+    theme = tmp_path / "theme.yaml"
+    theme.write_text("fonts:\n  body: {latin: No Such Font, cjk: No Such Font CJK}\n"
+                     "  heading: {latin: No Such Font, cjk: No Such Font CJK}\n  cjk_fallbacks: []\n", encoding="utf-8")
+    with pytest.raises(InputError, match="fonts-noto-cjk"):
+        build_pdf(minimal_source, tmp_path / "out", theme_file=theme)
