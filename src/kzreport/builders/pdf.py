@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from ..errors import InputError
 from ..fonts import require_coverage
+from ..limits import time_limit
 from ..reproducible import build_time
 from ..resources import assets_dir, template_search_path
 from ..templating import render_template, template_environment
@@ -205,7 +206,7 @@ class PdfBuilder(Builder):
 
         fetcher = _fetcher_class()(self.allowed_roots(project), resources)
         base = template_search_path(project.options.templates_dir)[0] / "pdf" / "brief.html.j2"
-        with _weasyprint_logs() as logs:
+        with _weasyprint_logs() as logs, time_limit(f"{project.source_path}: PDF layout"):
             try:
                 document = HTML(string=html, base_url=base.resolve().as_uri(), url_fetcher=fetcher).render()
             except (Exception, FatalURLFetchingError) as error:
@@ -218,7 +219,7 @@ class PdfBuilder(Builder):
     def write(self, project, document, fetcher) -> bytes:
         """Return the PDF bytes: tagged (PDF/UA-1), with a stable identifier."""
         identifier = hashlib.sha256(project.source.model_dump_json().encode()).hexdigest()[:32].encode()
-        with _weasyprint_logs() as logs:
+        with _weasyprint_logs() as logs, time_limit(f"{project.source_path}: PDF write"):
             data = document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=identifier,
                                       uncompressed_pdf=False)
         self._report_logs(project, logs)
