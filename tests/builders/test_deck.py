@@ -395,3 +395,29 @@ def test_libreoffice_converts_the_deck_with_the_chinese_text(rich, tmp_path):
     assert len(PdfReader(pdf).pages) == len(Presentation(io.BytesIO(data)).slides)
     text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
     assert "哈萨克斯坦测试简报" in text and "主要论点" in text
+
+
+@pytest.mark.slow
+def test_default_brief_holds_every_claim_and_evidence_and_fits(tmp_path):
+    from kzreport.resources import default_source
+
+    project = project_for(default_source(), tmp_path)
+    prs = deck(project)
+    assert measured_overflows(prs) == []
+    titles = {slide_title(s).removesuffix(CONTINUED) for s in prs.slides}
+    body = "\n".join(shape.text_frame.text for s in prs.slides for shape in s.shapes if shape.has_text_frame)
+    notes = "\n".join(s.notes_slide.notes_text_frame.text for s in prs.slides)
+    for claim in project.source.all_claims():
+        assert claim.text in titles or claim.short in titles, claim.id
+        assert all(e.text in body for e in claim.evidence), claim.id
+        assert f"「{claim.passage}」" in notes, claim.id
+    assert all(s.notes_slide.notes_text_frame.text.strip() for s in prs.slides)
+
+
+def test_characters_xml_cannot_hold_are_dropped_not_escaped(rich):
+    # The loader refuses these with a located error; text reaching the deck another way is cleaned.
+    meta = rich.source.meta.model_copy(update={"title": "哈萨克斯坦\x01测试\ufffe简报"})
+    rich.source = rich.source.model_copy(update={"meta": meta})
+    prs = deck(rich)
+    assert prs.slides[0].shapes.title.text_frame.text == "哈萨克斯坦测试简报"
+    assert prs.core_properties.title == "哈萨克斯坦测试简报"

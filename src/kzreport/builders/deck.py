@@ -106,7 +106,6 @@ class DeckWriter:
         self.latin, self.east_asian = fonts.latin, fonts.cjk
         self.colors = project.theme.colors
         self.layouts = {layout.name: layout for layout in prs.slide_layouts}
-        self.used_layouts: list[tuple[str, str]] = []
 
     # --- basic pieces ------------------------------------------------------------
 
@@ -124,9 +123,7 @@ class DeckWriter:
 
     def new_slide(self, kind: str):
         """Add a slide with the layout for ``kind``."""
-        slide = self.prs.slides.add_slide(self.layout(kind))
-        self.used_layouts.append((kind, slide.slide_layout.name))
-        return slide
+        return self.prs.slides.add_slide(self.layout(kind))
 
     def style(self, size_pt: float, *, color: str | None = None, bold: bool = False) -> xml.RunStyle:
         """Return a run style in the deck's typefaces."""

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Generate templates/deck/kzreport.pptx: the 16:9 deck template with the theme's colours and fonts.
+
+Starts from python-pptx's default template (4:3, Office theme), then:
+- widens the slide to 16:9 and stretches every master and layout shape to match;
+- keeps the eight layouts PowerPoint and pandoc users know, by name, and drops the others;
+- writes the colours of templates/theme.yaml into the theme's colour scheme and the theme's
+  heading font (Latin and East Asian) into its major and minor fonts, with zh-CN as the default language;
+- saves with fixed dates and a rewritten zip, so that running the script twice gives the same bytes.
+
+Usage: .venv/bin/python scripts/make_deck_template.py [OUT]  (default: templates/deck/kzreport.pptx)
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pptx import Presentation
+from pptx.opc.constants import RELATIONSHIP_TYPE as RT
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from kzreport import _pptx_xml as xml  # noqa: E402
+from kzreport.theme import load_theme  # noqa: E402
+
+SLIDE_WIDTH = 12192000  # 16:9 at PowerPoint's standard height
+SLIDE_HEIGHT = 6858000
+LAYOUT_NAMES = ("Title Slide", "Title and Content", "Section Header", "Two Content", "Comparison",
+                "Title Only", "Blank", "Content with Caption")
+# A fixed date for the template's own metadata: the template changes only when this script does.
+TEMPLATE_DATE = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+def theme_colors(theme) -> dict[str, str]:
+    """Return the theme colour slots filled from the kzreport theme's colours."""
+    c = theme.colors
+    return {"dk1": c.text, "lt1": c.background, "dk2": c.primary, "lt2": c.light,
+            "accent1": c.primary, "accent2": c.accent, "accent3": c.accent2, "accent4": c.muted,
+            "accent5": theme.map.oil, "accent6": theme.map.gas,
+            "hlink": c.accent2, "folHlink": c.muted}
+
+
+def keep_named_layouts(prs) -> None:
+    """Remove every layout whose name is not one of LAYOUT_NAMES; fail if one of them is missing."""
+    layouts = prs.slide_layouts
+    for layout in [l for l in layouts if l.name not in LAYOUT_NAMES]:
+        layouts.remove(layout)
+    names = [l.name for l in layouts]
+    missing = [n for n in LAYOUT_NAMES if n not in names]
+    if missing:
+        raise SystemExit(f"default template lacks layouts {missing}")
+
+
+def widen_to_16_9(prs) -> None:
+    """Make the slide 16:9 and stretch the master's and layouts' shapes horizontally to fit."""
+    factor = SLIDE_WIDTH / prs.slide_width
+    prs.slide_width, prs.slide_height = SLIDE_WIDTH, SLIDE_HEIGHT
+    master = prs.slide_master
+    xml.scale_shapes_horizontally(master._element.find(xml.qn("p:cSld")), factor)
+    for layout in prs.slide_layouts:
+        xml.scale_shapes_horizontally(layout._element.find(xml.qn("p:cSld")), factor)
+
+
+def style_master(prs) -> None:
+    """Set the master's title colour and text sizes for a 16:9 deck and zh-CN as the default language."""
+    master = prs.slide_master._element
+    xml.set_text_style_color(master, "p:titleStyle", "tx2")
+    xml.set_text_style_sizes(master, "p:titleStyle", [36])
+    xml.set_text_style_sizes(master, "p:bodyStyle", [24, 22, 20, 18, 18])
+    xml.set_default_language(master)
+    xml.set_default_language(prs.part._element)
+    for layout in prs.slide_layouts:
+        xml.set_default_language(layout._element)
+
+
+def restyle_theme(prs, theme) -> None:
+    """Write the kzreport theme's colours and fonts into the deck's theme part."""
+    theme_part = prs.slide_master.part.part_related_by(RT.THEME)
+    blob = xml.set_theme_colors(theme_part.blob, theme_colors(theme))
+    heading = (theme.fonts.heading.latin, theme.fonts.heading.cjk)
+    # Slides read best in the sans face throughout (design brief), so body text uses it too.
+    blob = xml.set_theme_fonts(blob, major=heading, minor=heading)
+    theme_part._blob = blob
+
+
+def drop_thumbnail(prs) -> None:
+    """Remove the default template's 4:3 thumbnail picture: it would show the wrong deck."""
+    package = prs.part.package
+    for rId, rel in list(package._rels.items()):
+        if rel.reltype == RT.THUMBNAIL:
+            package.drop_rel(rId)
+
+
+def set_core_properties(prs) -> None:
+    """Give the template fixed, descriptive metadata."""
+    props = prs.core_properties
+    props.title = "kzreport deck template"
+    props.author = "kzreport"
+    props.subject = "16:9 template for kzreport briefing decks"
+    props.keywords = "kzreport; template"
+    props.language = xml.LANG
+    props.last_modified_by = "kzreport"
+    props.revision = 1
+    props.created = props.modified = TEMPLATE_DATE.replace(tzinfo=None)
+    props.last_printed = TEMPLATE_DATE.replace(tzinfo=None)
+
+
+def make_template() -> bytes:
+    """Return the bytes of the deck template."""
+    theme, _ = load_theme(ROOT / "templates" / "theme.yaml")
+    prs = Presentation()
+    keep_named_layouts(prs)
+    widen_to_16_9(prs)
+    style_master(prs)
+    restyle_theme(prs, theme)
+    drop_thumbnail(prs)
+    set_core_properties(prs)
+    buffer = io.BytesIO()
+    prs.save(buffer)
+    return xml.reproducible_package(buffer.getvalue(), TEMPLATE_DATE.timetuple()[:6])
+
+
+def main(argv: list[str]) -> int:
+    """Write the template to the path given (or the default one)."""
+    out = Path(argv[0]) if argv else ROOT / "templates" / "deck" / "kzreport.pptx"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(make_template())
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
