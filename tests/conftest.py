@@ -57,6 +57,21 @@ def no_unexpected_logs(caplog, request):
     assert not stray, "unexpected log output: " + "; ".join(f"{r.name}: {r.getMessage()}" for r in stray)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def map_cache(tmp_path_factory):
+    """Keep the map cache of the whole test session in a temporary folder, never the user's ~/.cache."""
+    import os
+
+    folder = tmp_path_factory.mktemp("kzreport-cache")
+    previous = os.environ.get("KZREPORT_CACHE_DIR")
+    os.environ["KZREPORT_CACHE_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("KZREPORT_CACHE_DIR", None)
+    else:
+        os.environ["KZREPORT_CACHE_DIR"] = previous
+
+
 class NetworkAttempt(AssertionError):
     """Raised when code under test tries to open a network connection."""
 

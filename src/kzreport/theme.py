@@ -37,7 +37,7 @@ class MapColors(Model):
     disrupted: Color = "#8E1B2B"
     planned: Color = "#9AA5B1"
     land: Color = "#F4F1EA"
-    highlight: Color = "#E3EBF2"
+    highlight: Color = "#F7E6BF"
     water: Color = "#D4E4EE"
     border: Color = "#A7B1BC"
     label: Color = "#1F2933"

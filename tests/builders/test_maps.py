@@ -74,7 +74,9 @@ def test_hostile_names_do_not_reach_the_page_as_markup(hostile_source, tmp_path)
 
 def test_html_loads_nothing_from_the_network(maps_source, tmp_path):
     page = map_html(maps_source, tmp_path / "out")
-    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.I)
+    # Leaflet's own code mentions https://leafletjs.com in a string; what matters is what the page loads.
+    assert not re.search(r"""<(script|img|iframe)\b[^>]*\bsrc\s*=""", page, re.I)
+    assert not re.search(r"""<link\b[^>]*\bhref\s*=\s*["']?\s*(https?:)?//""", page, re.I)
     assert not re.search(r"""url\(\s*["']?\s*(https?:)?//""", page, re.I)
     assert "@import" not in page
     assert "L.version=" in page.replace(" ", "") or 't.version="1.9.4"' in page  # Leaflet is inlined
@@ -90,8 +92,9 @@ def test_html_is_reproducible(maps_source, tmp_path):
 
 def test_html_shows_the_source_text(maps_source, tmp_path):
     page = map_html(maps_source, tmp_path / "out")
-    for text in ("中国" if False else "哈萨克斯坦", "新罗西斯克", "测试出口通道", "Natural Earth"):
-        assert text in page.encode("ascii", "backslashreplace").decode("unicode_escape") or text in page
+    for text in ("哈萨克斯坦", "俄罗斯", "新罗西斯克", "测试出口通道", "原油管道（2022年曾中断）", "油轮航线",
+                 "底图：Natural Earth（公有领域）", "CPC pipeline, Tengiz–Novorossiysk"):
+        assert text in page
 
 
 def test_cached_png_is_none_for_an_unknown_map_or_an_empty_cache(maps_source, tmp_path):
@@ -140,7 +143,7 @@ def test_build_writes_html_and_a_drawn_png(maps_source, tmp_path, map_cache):
     assert image.size == (2880, 1620)
     project = project_for(maps_source, out)
     spec, theme = project.source.maps[0], project.theme.map
-    assert len(set(image.resize((288, 162)).getdata())) > 50  # not blank
+    assert len(image.resize((288, 162)).getcolors(maxcolors=1 << 16)) > 50  # not blank
     cpc, tanker = spec.pipelines
     # The disrupted CPC line between Astrakhan and Novorossiysk, the tanker route across the Caspian.
     mid_cpc = _pixel((cpc.waypoints[1].lat + cpc.waypoints[2].lat) / 2, (cpc.waypoints[1].lon + cpc.waypoints[2].lon) / 2, spec.bounds)
@@ -193,7 +196,7 @@ def test_hostile_names_show_as_text_in_the_browser(hostile_source, tmp_path):
                 window.kzreportMap.eachLayer(layer => {
                     if (layer.getPopup && layer.getPopup()) {
                         layer.openPopup();
-                        texts.push(document.querySelector('.leaflet-popup-content').innerText);
+                        texts.push(layer.getPopup().getElement().innerText);
                         layer.closePopup();
                     }
                 });
@@ -202,7 +205,7 @@ def test_hostile_names_show_as_text_in_the_browser(hostile_source, tmp_path):
         finally:
             browser.close()
     assert HOSTILE_PLACE in labels
-    assert any(HOSTILE_LINE in text for text in popups)
+    assert any(HOSTILE_LINE in text for text in popups), popups
     assert dialogs == [] and requests == []
 
 

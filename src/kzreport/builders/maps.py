@@ -641,8 +641,7 @@ class MapsBuilder(Builder):
                 pending[spec.id] = printed
         if not pending:
             return
-        with reporter.stage(f"rasterize {len(pending)} map(s)"):
-            images = rasterize_maps(pending, RASTER_VIEWPORT, RASTER_SCALE)
+        images = rasterize_maps(pending, RASTER_VIEWPORT, RASTER_SCALE)
         for map_id, png in images.items():
             project.add_output(project.output_path("maps", f"{map_id}.png"), png)
             write_cache(keys[map_id], png)
