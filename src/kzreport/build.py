@@ -77,7 +77,8 @@ class Reporter:
         self.verbosity = verbosity
         self.stream = stream
         self.interactive = verbosity > 0 and stream.isatty()
-        self.timings: list[tuple[str, float]] = []
+        self.timings: list[tuple[str, float, int]] = []
+        self.depth = 0
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -86,14 +87,19 @@ class Reporter:
             self.stream.write(f"\r\033[K· {name} …")
             self.stream.flush()
         start = time.perf_counter()
+        index = len(self.timings)
+        self.timings.append((name, 0.0, self.depth))
+        self.depth += 1
         try:
             yield
         except BaseException:
             if self.interactive:
                 self.stream.write("\r\033[K")
             raise
+        finally:
+            self.depth -= 1
         elapsed = time.perf_counter() - start
-        self.timings.append((name, elapsed))
+        self.timings[index] = (name, elapsed, self.depth)
         clear = "\r\033[K" if self.interactive else ""
         if self.verbosity > 1:
             self.stream.write(f"{clear}✓ {name} ({elapsed:.2f} s)\n")
@@ -106,10 +112,11 @@ class Reporter:
             self.stream.write(message + "\n")
 
     def timing_table(self) -> str:
-        """Return the stages and their times as a table."""
-        width = max((len(n) for n, _ in self.timings), default=5)
-        rows = [f"{name:<{width}}  {secs:7.3f} s" for name, secs in self.timings]
-        total = sum(s for _, s in self.timings)
+        """Return the stages and their times as a table; steps inside a stage are indented under it."""
+        labels = [("  " * depth + name, secs) for name, secs, depth in self.timings]
+        width = max((len(n) for n, _ in labels), default=5)
+        rows = [f"{label:<{width}}  {secs:7.3f} s" for label, secs in labels]
+        total = sum(secs for _, secs, depth in self.timings if depth == 0)
         return "\n".join([f"{'stage':<{width}}  {'time':>9}", *rows, f"{'total':<{width}}  {total:7.3f} s"])
 
 
