@@ -352,3 +352,53 @@ def write_zip(members: dict[str, bytes], date_time: tuple[int, int, int, int, in
 def reproducible_package(data: bytes, date_time: tuple[int, int, int, int, int, int]) -> bytes:
     """Return a saved .pptx rewritten so that the same content always gives the same bytes."""
     return write_zip(read_zip(data), date_time)
+
+
+# --- a user's master: what it holds ---------------------------------------------------
+
+_SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
+_PRESENTATION = "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml"
+_TEMPLATE = "application/vnd.openxmlformats-officedocument.presentationml.template.main+xml"
+
+
+def package_names(data: bytes) -> list[str]:
+    """Return the names of the members of a zip package."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return archive.namelist()
+
+
+def external_relationships(members: dict[str, bytes]) -> list[tuple[str, str]]:
+    """Return (part, target) of every relationship that points outside the package."""
+    found = []
+    for name, data in members.items():
+        if name.endswith(".rels"):
+            root = etree.fromstring(data, _SAFE_PARSER)
+            found += [(name, rel.get("Target", "")) for rel in root if rel.get("TargetMode") == "External"]
+    return found
+
+
+def has_macros(members: dict[str, bytes]) -> bool:
+    """Return whether the package holds VBA macros or declares a macro-enabled type."""
+    types = members.get("[Content_Types].xml", b"").decode("utf-8", "replace")
+    return any(n.lower().endswith("vbaproject.bin") for n in members) or "macroEnabled" in types
+
+
+def template_as_presentation(members: dict[str, bytes]) -> dict[str, bytes]:
+    """Return the members with a .potx's main part declared as a presentation, which python-pptx opens."""
+    types = members.get("[Content_Types].xml", b"")
+    if _TEMPLATE.encode() not in types:
+        return members
+    return {**members, "[Content_Types].xml": types.replace(_TEMPLATE.encode(), _PRESENTATION.encode())}
+
+
+def theme_east_asian_fonts(prs) -> tuple[str, str]:
+    """Return the typefaces of the first master's theme ``a:ea`` for headings and body ('' when unset)."""
+    from pptx.opc.constants import RELATIONSHIP_TYPE as RT
+
+    theme = prs.slide_masters[0].part.part_related_by(RT.THEME)
+    root = etree.fromstring(theme.blob, _SAFE_PARSER)
+    faces = []
+    for tag in ("majorFont", "minorFont"):
+        ea = root.find(f".//{{{A_NS}}}{tag}/{{{A_NS}}}ea")
+        faces.append(ea.get("typeface", "") if ea is not None else "")
+    return faces[0], faces[1]

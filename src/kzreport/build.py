@@ -73,10 +73,10 @@ class Project:
 class Reporter:
     """Reports build stages: progress on a terminal, details with --verbose, timings on request."""
 
-    def __init__(self, verbosity: int = 1, stream=sys.stderr):
+    def __init__(self, verbosity: int = 1, stream=None):
         self.verbosity = verbosity
-        self.stream = stream
-        self.interactive = verbosity > 0 and stream.isatty()
+        self.stream = stream or sys.stderr
+        self.interactive = verbosity > 0 and self.stream.isatty()
         self.timings: list[tuple[str, float, int]] = []
         self.depth = 0
 

@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     e = tsub.add_parser("export", help="write the built-in templates, CSS, theme and deck master into DIR")
     e.add_argument("dir", type=Path, metavar="DIR")
     e.add_argument("--force", action="store_true", help="overwrite existing files")
+    c = tsub.add_parser("check", help="list which slide kinds a PowerPoint master (.pptx, .potx) can serve")
+    c.add_argument("file", type=Path, metavar="FILE")
+    c.add_argument("--theme", type=Path, metavar="FILE", help="a theme whose 'layouts' maps slide kinds to layout names")
     return parser
 
 
@@ -113,12 +116,25 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
+    if args.templates_command == "check":
+        return cmd_templates_check(args)
     from .export import export_templates
 
     written = export_templates(args.dir, overwrite=args.force)
     print(f"wrote {len(written)} files to {args.dir}; build with: kzreport build --templates {args.dir} "
           f"--theme {args.dir / 'theme.yaml'}")
     return EXIT_OK
+
+
+def cmd_templates_check(args: argparse.Namespace) -> int:
+    """Report on a PowerPoint master; exit 2 when a build could not use it."""
+    from .pptx_master import master_report
+    from .theme import load_theme
+
+    theme, _ = load_theme(_existing_file(args.theme, "--theme"))
+    report, usable = master_report(_existing_file(args.file, "templates check"), theme)
+    print(report)
+    return EXIT_OK if usable else EXIT_BAD_INPUT
 
 
 COMMANDS = {"build": cmd_build, "validate": cmd_validate, "schema": cmd_schema, "templates": cmd_templates}

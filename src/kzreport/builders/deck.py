@@ -663,21 +663,10 @@ def template_path(project) -> Path:
 
 
 def open_template(path: Path):
-    """Return the template opened with python-pptx after size checks, or raise InputError."""
-    from pptx import Presentation
+    """Return the template opened with python-pptx after the master checks, or raise InputError."""
+    from ..pptx_master import open_master
 
-    name = display_path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read the deck template: {exc.strerror or exc}") from None
-    problem = xml.zip_problem(data)
-    if problem:
-        raise InputError(f"{name}: {problem}")
-    try:
-        return Presentation(io.BytesIO(data))
-    except Exception as exc:  # python-pptx raises KeyError/ValueError/lxml errors for foreign packages
-        raise InputError(f"{name}: not a PowerPoint presentation (.pptx) python-pptx can open: {exc}") from None
+    return open_master(path)
 
 
 def remove_all_slides(prs) -> None:
