@@ -12,12 +12,13 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from .builders import builder_class, ordered_formats
 from .fsutil import clean_stale_temporaries, commit, display_path
 
 if TYPE_CHECKING:
+    from .errors import InputError
     from .model import Brief
     from .theme import Theme
 
@@ -46,6 +47,15 @@ class Project:
     theme: "Theme"
     theme_dir: Path | None
     outputs: dict[Path, bytes] = field(default_factory=dict)
+    located: Any = None
+    """Where each value sits in the source file (``loader._Located``), to locate errors found while building."""
+
+    def problem(self, loc: tuple[str | int, ...], message: str) -> "InputError":
+        """Return an InputError for the source item at ``loc``, located at its line and column."""
+        from .errors import InputError, Problem, format_path
+
+        line, column = self.located.position(loc) if self.located else (0, 0)
+        return InputError([Problem(display_path(self.source_path), line, column, format_path(loc), message)])
 
     @property
     def stem(self) -> str:
@@ -122,13 +132,13 @@ class Reporter:
 
 def load_project(source_path: Path, options: BuildOptions, reporter: Reporter) -> Project:
     """Return the project for one source: the brief and the theme, both validated."""
-    from .loader import load_source
+    from .loader import load_source_located
     from .theme import load_theme
 
     with reporter.stage(f"load {source_path.name}"):
-        brief = load_source(source_path)
+        brief, located = load_source_located(source_path)
         theme, theme_dir = load_theme(options.theme_file)
-    return Project(brief, source_path, options, theme, theme_dir)
+    return Project(brief, source_path, options, theme, theme_dir, located=located)
 
 
 def build(sources: list[Path], options: BuildOptions, reporter: Reporter | None = None) -> list[Path]:

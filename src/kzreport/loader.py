@@ -312,6 +312,11 @@ def load_model(path: Path, model: type[M], what: str) -> tuple[M, _Located]:
 
 def load_source(path: Path) -> "Brief":
     """Return the brief at ``path``, validated and cross-checked."""
+    return load_source_located(path)[0]
+
+
+def load_source_located(path: Path) -> tuple["Brief", _Located]:
+    """Return the brief at ``path`` and the positions of its values, for errors found while building."""
     from .model import Brief, cross_reference_problems
 
     brief, located = load_model(Path(path), Brief, "source")
@@ -319,7 +324,7 @@ def load_source(path: Path) -> "Brief":
         located.problem(loc, message)
     if located.problems:
         raise InputError(sorted(located.problems, key=lambda p: (p.line, p.column)))
-    return brief
+    return brief, located
 
 
 if typing.TYPE_CHECKING:

@@ -22,8 +22,7 @@ from pathlib import Path
 
 from . import Builder
 from .. import _pptx_xml as xml
-from ..errors import BuildError, InputError, Problem, format_path
-from ..fsutil import display_path
+from ..errors import BuildError, InputError
 from ..reproducible import build_time, zip_time
 from ..textfit import (EMU_PER_PT, LINE_SPACING, MIN_BODY_PT, MIN_TITLE_PT, FontMetrics, fit_paragraphs, fits,
                        metrics, text_height_pt, wrap_lines)
@@ -111,7 +110,7 @@ class DeckWriter:
 
     def fail(self, loc: Loc, message: str) -> InputError:
         """Return an InputError naming the source file and the item's path."""
-        return InputError([Problem(display_path(self.project.source_path), 0, 0, format_path(loc), message)])
+        return self.project.problem(loc, message)
 
     def layout(self, kind: str):
         """Return the template's layout for a slide kind, or raise InputError listing the available ones."""
