@@ -16,16 +16,16 @@ from kzreport.resources import default_source
 EPOCH = "1669766400"  # 2022-11-30
 
 
-def build_pdf(source: Path, out: Path, **options) -> Path:
-    """Build only the PDF of ``source`` into ``out``; return its path."""
-    build([source], BuildOptions(out_dir=out, formats=("pdf",), **options), Reporter(verbosity=0))
+def build_pdf(source: Path, out: Path, formats: tuple[str, ...] = ("pdf",), **options) -> Path:
+    """Build the PDF of ``source`` (and the other ``formats``) into ``out``; return its path."""
+    build([source], BuildOptions(out_dir=out, formats=formats, **options), Reporter(verbosity=0))
     return out / f"{source.stem}.pdf"
 
 
 @pytest.fixture(scope="module")
 def brief_pdf(tmp_path_factory) -> PdfReader:
     out = tmp_path_factory.mktemp("pdf")
-    return PdfReader(build_pdf(default_source(), out))
+    return PdfReader(build_pdf(default_source(), out, formats=("maps", "pdf")))
 
 
 def page_texts(reader: PdfReader) -> list[str]:
@@ -98,9 +98,18 @@ def test_tagged_with_language_and_metadata(brief_pdf):
 def test_chart_is_vector(brief_pdf):
     texts = page_texts(brief_pdf)
     page = next(i for i, t in enumerate(texts) if "原文未给出" in t and "不足20%" in t)
-    resources = brief_pdf.pages[page]["/Resources"]
-    images = [x for x in (resources.get("/XObject") or {}).values() if x.get_object()["/Subtype"] == "/Image"]
-    assert images == []
+    assert drawn_images(brief_pdf, page) == []
+    assert drawn_images(brief_pdf, 0), "the cover's map should count as a drawn image"
+
+
+def drawn_images(reader: PdfReader, index: int) -> list[str]:
+    """Return the names of the image XObjects that page ``index`` draws (resources may be shared)."""
+    from pypdf.generic import ContentStream
+
+    page = reader.pages[index]
+    xobjects = page["/Resources"].get("/XObject") or {}
+    used = [ops[0] for ops, op in ContentStream(page.get_contents(), reader).operations if op == b"Do"]
+    return [str(n) for n in used if xobjects[n].get_object()["/Subtype"] == "/Image"]
 
 
 def test_a4_by_default_letter_on_request(minimal_source, tmp_path):
@@ -198,3 +207,22 @@ def test_missing_font_names_the_package(minimal_source, tmp_path):
                      "  heading: {latin: No Such Font, cjk: No Such Font CJK}\n  cjk_fallbacks: []\n", encoding="utf-8")
     with pytest.raises(InputError, match="fonts-noto-cjk"):
         build_pdf(minimal_source, tmp_path / "out", theme_file=theme)
+
+
+def test_every_claim_evidence_and_key_figure_is_in_the_text(brief_pdf):
+    brief = load_source(default_source())
+    text = "".join(page_texts(brief_pdf))
+    missing = [c.text for c in brief.all_claims() if re.sub(r"\s", "", c.text) not in text]
+    missing += [e.text for c in brief.all_claims() for e in c.evidence if re.sub(r"\s", "", e.text) not in text]
+    missing += [f.display for f in brief.figures if re.sub(r"\s", "", f.display) not in text]
+    assert not missing
+
+
+@pytest.mark.browser
+def test_images_are_at_least_250_dpi_where_placed(brief_pdf):
+    assert sum(len(page.images) for page in brief_pdf.pages) >= 2  # the cover visual and the map figure
+    for page in brief_pdf.pages:
+        for image in page.images:
+            width_px = image.image.width
+            placed_pt = float(page.mediabox.width) - 2 * 21 * 72 / 25.4  # at most the text width
+            assert width_px / (placed_pt / 72) >= 250, (image.name, width_px)
