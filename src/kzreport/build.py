@@ -89,6 +89,7 @@ class Reporter:
         self.interactive = verbosity > 0 and self.stream.isatty()
         self.timings: list[tuple[str, float, int]] = []
         self.depth = 0
+        self.started = time.perf_counter()
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -126,7 +127,7 @@ class Reporter:
         labels = [("  " * depth + name, secs) for name, secs, depth in self.timings]
         width = max((len(n) for n, _ in labels), default=5)
         rows = [f"{label:<{width}}  {secs:7.3f} s" for label, secs in labels]
-        total = sum(secs for _, secs, depth in self.timings if depth == 0)
+        total = time.perf_counter() - self.started  # wall time: stages may run in parallel
         return "\n".join([f"{'stage':<{width}}  {'time':>9}", *rows, f"{'total':<{width}}  {total:7.3f} s"])
 
 
@@ -146,12 +147,12 @@ def build(sources: list[Path], options: BuildOptions, reporter: Reporter | None 
     reporter = reporter or Reporter()
     projects = [load_project(path, options, reporter) for path in sources]
     builders = [builder_class(fmt)() for fmt in ordered_formats(options.formats)]
-    for project in projects:
+    try:
+        for project in projects:
+            run_builders(project, builders, reporter)
+    finally:
         for builder in builders:
-            with reporter.stage(f"{builder.name} {project.stem}"):
-                builder.build(project, reporter)
-    for builder in builders:
-        builder.close()
+            builder.close()
     written: dict[Path, bytes] = {}
     for project in projects:
         written.update(project.outputs)
@@ -161,3 +162,47 @@ def build(sources: list[Path], options: BuildOptions, reporter: Reporter | None 
     for path in written:
         reporter.info(f"wrote {display_path(path)}")
     return list(written)
+
+
+def run_builders(project: Project, builders: list, reporter: Reporter) -> None:
+    """Run the builders on one project: first those others need, then the rest.
+
+    Builders that ``run_apart`` (nothing later needs their outputs) run in a forked
+    child while the parent runs the others, when forking is safe here.
+    """
+    from .parallel import Child, can_fork
+
+    first = [b for b in builders if b.feeds_others]
+    rest = [b for b in builders if not b.feeds_others]
+    for builder in first:
+        _run_here(builder, project, reporter)
+    apart = [b for b in rest if b.runs_apart]
+    here = [b for b in rest if not b.runs_apart]
+    child = Child(lambda: _build_apart(apart, project)) if apart and here and can_fork() else None
+    try:
+        for builder in here if child else rest:
+            _run_here(builder, project, reporter)
+        if child is not None:
+            outputs, timings = child.join()
+            child = None
+            project.outputs.update(outputs)
+            reporter.timings += [(f"{name} (in parallel)" if depth == 0 else name, secs, depth)
+                                 for name, secs, depth in timings]
+    finally:
+        if child is not None:
+            child.cancel()
+
+
+def _run_here(builder, project: Project, reporter: Reporter) -> None:
+    """Run one builder in this process, as a reported stage."""
+    with reporter.stage(f"{builder.name} {project.stem}"):
+        builder.build(project, reporter)
+
+
+def _build_apart(builders: list, project: Project) -> tuple[dict[Path, bytes], list]:
+    """Run ``builders`` (in a child process); return the outputs they added and their timings."""
+    before = set(project.outputs)
+    reporter = Reporter(verbosity=0)
+    for builder in builders:
+        _run_here(builder, project, reporter)
+    return {p: d for p, d in project.outputs.items() if p not in before}, reporter.timings

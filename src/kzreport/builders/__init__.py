@@ -26,6 +26,10 @@ class Builder:
     """Base of the builders: the contract every output format follows."""
 
     name = "builder"
+    feeds_others = False
+    """True when other builders use its outputs (the map images), so it runs first."""
+    runs_apart = False
+    """True when nothing later needs its outputs, so it may run in a child process beside the others."""
 
     def build(self, project, reporter) -> None:
         """Render the project's outputs of this format into ``project.outputs``."""

@@ -708,6 +708,7 @@ class DeckBuilder(Builder):
     """Writes ``<stem>.pptx``: the brief as a 16:9 PowerPoint deck with speaker notes."""
 
     name = "pptx"
+    runs_apart = True
 
     def build(self, project, reporter) -> None:
         """Render the deck and add it to the project's outputs."""

@@ -622,6 +622,7 @@ class MapsBuilder(Builder):
     """Writes ``maps/<id>.html`` (interactive, offline) and ``maps/<id>.png`` (for print and slides)."""
 
     name = "maps"
+    feeds_others = True
 
     def build(self, project, reporter) -> None:
         """Render every map's HTML, then its PNG from the cache or from one browser for all the misses."""
