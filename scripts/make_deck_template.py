@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from kzreport import _pptx_xml as xml  # noqa: E402
+from kzreport.builders.deck import restyle_theme  # noqa: E402
 from kzreport.theme import load_theme  # noqa: E402
 
 SLIDE_WIDTH = 12192000  # 16:9 at PowerPoint's standard height
@@ -33,15 +34,6 @@ LAYOUT_NAMES = ("Title Slide", "Title and Content", "Section Header", "Two Conte
                 "Title Only", "Blank", "Content with Caption")
 # A fixed date for the template's own metadata: the template changes only when this script does.
 TEMPLATE_DATE = datetime(2024, 1, 1, tzinfo=timezone.utc)
-
-
-def theme_colors(theme) -> dict[str, str]:
-    """Return the theme colour slots filled from the kzreport theme's colours."""
-    c = theme.colors
-    return {"dk1": c.text, "lt1": c.background, "dk2": c.primary, "lt2": c.light,
-            "accent1": c.primary, "accent2": c.accent, "accent3": c.accent2, "accent4": c.muted,
-            "accent5": theme.map.oil, "accent6": theme.map.gas,
-            "hlink": c.accent2, "folHlink": c.muted}
 
 
 def keep_named_layouts(prs) -> None:
@@ -75,16 +67,6 @@ def style_master(prs) -> None:
     xml.set_default_language(prs.part._element)
     for layout in prs.slide_layouts:
         xml.set_default_language(layout._element)
-
-
-def restyle_theme(prs, theme) -> None:
-    """Write the kzreport theme's colours and fonts into the deck's theme part."""
-    theme_part = prs.slide_master.part.part_related_by(RT.THEME)
-    blob = xml.set_theme_colors(theme_part.blob, theme_colors(theme))
-    heading = (theme.fonts.heading.latin, theme.fonts.heading.cjk)
-    # Slides read best in the sans face throughout (design brief), so body text uses it too.
-    blob = xml.set_theme_fonts(blob, major=heading, minor=heading)
-    theme_part._blob = blob
 
 
 def drop_thumbnail(prs) -> None:

@@ -49,3 +49,9 @@ def test_css_string_cannot_be_ended(value):
 @pytest.mark.parametrize("value,expected", [("2022", "2022年"), ("2022-09", "2022年9月"), ("2022-01-05", "2022年1月5日")])
 def test_chinese_date(value, expected):
     assert chinese_date(value) == expected
+
+
+def test_include_cannot_climb_out_of_the_search_path(tmp_path):
+    (tmp_path / "t.html.j2").write_text("{% include '../../etc/passwd' %}", encoding="utf-8")
+    with pytest.raises(InputError, match="not found"):
+        render_template(template_environment(tmp_path), "t.html.j2", {})

@@ -81,3 +81,30 @@ def load_theme(path: Path | None) -> tuple[Theme, Path | None]:
     path = path or templates_dir() / "theme.yaml"
     theme, _ = load_model(Path(path), Theme, "theme")
     return theme, Path(path).resolve().parent
+
+
+LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+MAX_LOGO_BYTES = 8 * 1024 * 1024
+
+
+def read_logo(theme: Theme, theme_dir: Path | None) -> tuple[bytes, str] | None:
+    """Return the theme's logo and its MIME type, read from beside the theme file (None when it has none).
+
+    Raises InputError when the logo is not an SVG, PNG or JPEG file inside the theme's folder.
+    """
+    from .errors import InputError
+    from .resources import templates_dir
+
+    if not theme.logo:
+        return None
+    base = (theme_dir or templates_dir()).resolve()
+    path = (base / theme.logo).resolve()
+    mime = LOGO_TYPES.get(path.suffix.lower())
+    if not path.is_relative_to(base) or mime is None:
+        raise InputError(f"theme: logo {theme.logo!r} must be an SVG, PNG or JPEG file in the theme's folder")
+    try:
+        if path.stat().st_size > MAX_LOGO_BYTES:
+            raise InputError(f"theme: logo {theme.logo!r} is larger than 8 MiB")
+        return path.read_bytes(), mime
+    except OSError as error:
+        raise InputError(f"theme: cannot read logo {theme.logo!r}: {error.strerror}") from None

@@ -668,6 +668,49 @@ def open_template(path: Path):
     return open_master(path)
 
 
+def theme_colors(theme) -> dict[str, str]:
+    """Return the PowerPoint theme's colour slots filled from a kzreport theme."""
+    c = theme.colors
+    return {"dk1": c.text, "lt1": c.background, "dk2": c.primary, "lt2": c.light,
+            "accent1": c.primary, "accent2": c.accent, "accent3": c.accent2, "accent4": c.muted,
+            "accent5": theme.map.oil, "accent6": theme.map.gas,
+            "hlink": c.accent2, "folHlink": c.muted}
+
+
+def restyle_theme(prs, theme) -> None:
+    """Write a kzreport theme's colours and fonts into the deck's theme part."""
+    from pptx.opc.constants import RELATIONSHIP_TYPE as RT
+
+    theme_part = prs.slide_master.part.part_related_by(RT.THEME)
+    blob = xml.set_theme_colors(theme_part.blob, theme_colors(theme))
+    heading = (theme.fonts.heading.latin, theme.fonts.heading.cjk)
+    # Slides read best in the sans face throughout (design brief), so body text uses it too.
+    theme_part._blob = xml.set_theme_fonts(blob, major=heading, minor=heading)
+
+
+def uses_theme_in_master(project) -> bool:
+    """Return whether the theme file styles the master: always for the built-in one, for a user's
+    master only when a theme is given (a corporate master keeps its own colours otherwise)."""
+    return project.options.pptx_template is None or project.options.theme_file is not None
+
+
+LOGO_HEIGHT = 292608  # 0.32 in, inside the bottom margin that slide content leaves free
+
+
+def add_logo(prs, project) -> None:
+    """Put the theme's PNG or JPEG logo in the bottom-right corner of every slide (SVG logos go to the PDF only)."""
+    from ..theme import read_logo
+
+    logo = read_logo(project.theme, project.theme_dir)
+    if not logo or logo[1] == "image/svg+xml":
+        return
+    for slide in prs.slides:
+        picture = slide.shapes.add_picture(io.BytesIO(logo[0]), 0, 0, height=LOGO_HEIGHT)
+        picture.left = prs.slide_width - picture.width - 457200
+        picture.top = prs.slide_height - LOGO_HEIGHT - 182880
+        xml.set_alt_text(picture, project.theme.organisation)
+
+
 def remove_all_slides(prs) -> None:
     """Remove the template's own slides (a template may carry examples)."""
     id_list = prs.slides._sldIdLst
@@ -695,9 +738,12 @@ def set_core_properties(prs, brief) -> None:
 def render_deck(project) -> bytes:
     """Return the finished deck's bytes, reproducible for the same source and SOURCE_DATE_EPOCH."""
     prs = open_template(template_path(project))
+    if uses_theme_in_master(project):
+        restyle_theme(prs, project.theme)
     remove_all_slides(prs)
     writer = DeckWriter(project, prs)
     writer.all_slides()
+    add_logo(prs, project)
     set_core_properties(prs, project.source)
     buffer = io.BytesIO()
     prs.save(buffer)

@@ -22,6 +22,7 @@ from ..fonts import require_coverage
 from ..limits import time_limit
 from ..reproducible import build_time
 from ..resources import assets_dir, template_search_path
+from ..theme import read_logo
 from ..templating import render_template, template_environment
 from . import Builder
 
@@ -157,23 +158,10 @@ class PdfBuilder(Builder):
             png = project.map_image(spec.id)
             if png:
                 found[f"{INTERNAL_SCHEME}map/{spec.id}.png"] = (png, "image/png")
-        logo = self.logo(project)
+        logo = read_logo(project.theme, project.theme_dir)
         if logo:
             found[f"{INTERNAL_SCHEME}logo"] = logo
         return found
-
-    def logo(self, project) -> tuple[bytes, str] | None:
-        """Return the theme's logo and its MIME type, read from beside the theme file."""
-        if not project.theme.logo:
-            return None
-        base = project.theme_dir or assets_dir()
-        path = (base / project.theme.logo).resolve()
-        if not path.is_relative_to(base.resolve()) or _mime(path) not in ("image/svg+xml", "image/png", "image/jpeg"):
-            raise InputError(f"theme: logo {project.theme.logo!r} must be an SVG, PNG or JPEG file beside the theme file")
-        try:
-            return path.read_bytes()[:MAX_RESOURCE_BYTES], _mime(path)
-        except OSError as error:
-            raise InputError(f"theme: cannot read logo {project.theme.logo!r}: {error.strerror}") from None
 
     def context(self, project, resources) -> dict:
         """Return what the templates see: the brief, the theme, page settings and helpers."""
