@@ -119,6 +119,15 @@ def main() -> int:
     run_process([*kz, "build", "-q", "--out", str(out)], env, work)
     warm = record("build default brief, warm (maps cached)", median_of(runs, [*kz, "build", "-q", "--out", str(out)], env, work))
 
+    record("maps only, cold (rasterized in Chromium)",
+           median_of(runs, [*kz, "build", "-q", "--format", "maps", "--out", str(out)], env, work, before=clear_cache))
+    run_process([*kz, "build", "-q", "--format", "maps", "--out", str(out)], env, work)
+    record("maps only, cached (no browser)", median_of(runs, [*kz, "build", "-q", "--format", "maps", "--out", str(out)], env, work))
+    record("PDF only (maps cached)", median_of(runs, [*kz, "build", "-q", "--format", "pdf", "--out", str(out)], env, work))
+    record("deck only (maps cached)", median_of(runs, [*kz, "build", "-q", "--format", "pptx", "--out", str(out)], env, work))
+    record("warm build in one process (KZREPORT_JOBS=1)",
+           median_of(runs, [*kz, "build", "-q", "--out", str(out)], {**env, "KZREPORT_JOBS": "1"}, work))
+
     scale = {1: warm}
     for times in (5,) if args.quick else (5, 20):
         src = repeated_source(times, work)

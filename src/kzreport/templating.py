@@ -7,6 +7,7 @@ error naming the template file and line instead of an empty string.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,12 @@ def chinese_date(value: str) -> str:
     return "".join(f"{int(p)}{u}" for p, u in zip(parts, units))
 
 
+@cache
 def template_environment(user_dir: Path | None):
-    """Return the sandboxed Jinja2 environment over the search path (user folder first, built-ins last)."""
+    """Return the sandboxed Jinja2 environment over the search path (user folder first, built-ins last).
+
+    One environment per folder and process: a batch parses each template once.
+    """
     from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader, StrictUndefined
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 

@@ -226,3 +226,23 @@ def test_images_are_at_least_250_dpi_where_placed(brief_pdf):
             width_px = image.image.width
             placed_pt = float(page.mediabox.width) - 2 * 21 * 72 / 25.4  # at most the text width
             assert width_px / (placed_pt / 72) >= 250, (image.name, width_px)
+
+
+def test_data_urls_are_inline_and_allowed(minimal_source, tmp_path):
+    pixel = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
+    user = write_override(tmp_path / "tpl", "pdf/partials/cover.html.j2",
+                          f'<section class="cover"><img src="data:image/png;base64,{pixel}" alt="点" '
+                          'style="width: 20mm"><h1>{{ meta.title }}</h1></section>')
+    reader = PdfReader(build_pdf(minimal_source, tmp_path / "out", templates_dir=user))
+    assert drawn_images(reader, 0)
+
+
+def test_two_sections_may_show_the_same_map_chart_and_quote(tmp_path):
+    text = default_source().read_text(encoding="utf-8")
+    text = text.replace("    figures: [sco-population, area-india, muslim-share]\n",
+                        "    figures: [sco-population, area-india, muslim-share]\n"
+                        "    charts: [ethnic-composition]\n    maps: [export-routes]\n    quotes: [tukumov-us]\n")
+    source = tmp_path / "twice.yaml"
+    source.write_text(text, encoding="utf-8")
+    text = "".join(page_texts(PdfReader(build_pdf(source, tmp_path / "out"))))
+    assert text.count("哈萨克斯坦人口中的俄罗斯族和哈萨克族") >= 2

@@ -4,7 +4,8 @@ Steps: check that the fonts draw every character; render ``pdf/brief.html.j2``
 (user templates first, built-ins last) into HTML; lay it out; write the PDF to
 bytes. WeasyPrint reads only through ``SafeFetcher``: files under the template
 and asset folders, and the map images and logo kzreport hands it; anything else
-(``file:///etc/passwd``, ``http://…``) stops the build with an error.
+(``file:///etc/passwd``, ``http://…``) stops the build with an error; ``data:`` URLs
+are inline and allowed.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def _fetcher_class():
         """Serves kzreport's own resources and files under the allowed folders; refuses everything else."""
 
         def __init__(self, roots: list[Path], resources: dict[str, tuple[bytes, str]]):
-            super().__init__(allowed_protocols={"file", "kzreport"}, allow_redirects=False,
+            super().__init__(allowed_protocols={"file", "kzreport", "data"}, allow_redirects=False,
                              fail_on_errors=True, timeout=5)
             self.roots = [r.resolve() for r in roots]
             self.resources = resources
@@ -59,6 +60,8 @@ def _fetcher_class():
                 return self._internal(url)
             if url.startswith("file:"):
                 return self._file(url)
+            if url.startswith("data:"):  # inline data: nothing is read from anywhere
+                return super().fetch(url, headers)
             return self._refuse(url, "only files under the template and asset folders are read")
 
         def _internal(self, url: str):
