@@ -162,12 +162,14 @@ def main() -> int:
     if 16 in batch:
         targets.append(("batch of 16 < 6x one build", batch[16].seconds / batch[1].seconds, 6, f"{batch[16].seconds / batch[1].seconds:.1f}x"))
 
-    write_results(rows, targets, timings, runs)
+    profile = subprocess.run([sys.executable, str(Path(__file__).with_name("profile_build.py"))], env=env, cwd=work,
+                             capture_output=True, text=True, check=True).stdout
+    write_results(rows, targets, timings, runs, profile)
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
-def write_results(rows, targets, timings: str, runs: int) -> None:
+def write_results(rows, targets, timings: str, runs: int, profile: str) -> None:
     """Write benchmarks/results.md with the machine, the measurements and the targets."""
     lines = [
         "# kzreport benchmark results", "",
@@ -178,9 +180,11 @@ def write_results(rows, targets, timings: str, runs: int) -> None:
         "## Targets", "", "| target | measured | met |", "|---|---|---|",
         *[f"| {name} | {shown} | {'yes' if value <= limit else 'no'} |" for name, value, limit, shown in targets], "",
         "## Stages of one warm build (`kzreport build --timings`)", "", "```", timings.strip(), "```", "",
+        "## Where a warm build spends its time (cProfile, self time by module, one process)", "",
+        "```", profile.strip(), "```", "",
     ]
     (REPO / "benchmarks" / "results.md").write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines[-len(targets) - 8:]))
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":
