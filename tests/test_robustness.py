@@ -221,3 +221,28 @@ def test_most_generated_texts_build():
     """The property test above must mostly build, or it tests only the refusals."""
     if OUTCOMES:
         assert OUTCOMES.count("built") >= len(OUTCOMES) // 2, OUTCOMES
+
+
+def small_filesystem(folder: Path, options: str) -> bool:
+    """Mount a tmpfs at ``folder`` with ``options``; return False where mounting is not allowed."""
+    folder.mkdir()
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+                          capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("options,status,message", [
+    ("size=64k", 1, "the disk is full; nothing was changed"),
+    ("ro", 2, "cannot write there"),
+])
+def test_full_disk_and_read_only_folder_are_clear_errors(minimal_source, tmp_path, options, status, message):
+    out = tmp_path / "mnt"
+    if os.geteuid() != 0 or not small_filesystem(out, options):
+        pytest.skip("needs root and tmpfs mounts")
+    try:
+        result = subprocess.run([sys.executable, "-m", "kzreport", "build", str(minimal_source), "--out", str(out),
+                                 "--format", "md,pdf,pptx", "-q"], capture_output=True, text=True, timeout=120)
+        assert result.returncode == status, result.stderr
+        assert message in result.stderr and "Traceback" not in result.stderr
+        assert not [p for p in out.rglob("*") if p.is_file()], "a partial file was left"
+    finally:
+        subprocess.run(["umount", str(out)], check=True)
