@@ -7,8 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from kzreport.cli import main
+
+# The same examples on every run, so CI cannot fail by chance; explore with --hypothesis-seed=N.
+settings.register_profile("kzreport", derandomize=True, database=None)
+settings.load_profile("kzreport")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ARTICLE = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_76ad565146bc8bd5.txt"

@@ -31,7 +31,7 @@ def with_value(loc: tuple, value: str) -> dict:
 
 
 # ruamel.yaml reads NEL, LS and PS as line breaks (as YAML 1.1 did) and folds them inside quotes.
-NO_YAML_11_BREAKS = st.characters(blacklist_characters="\x85\u2028\u2029")
+NO_YAML_11_BREAKS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x85\u2028\u2029")
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

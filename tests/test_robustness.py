@@ -182,7 +182,7 @@ def test_two_builds_at_once_into_one_folder_both_finish(minimal_source, tmp_path
     assert_valid_outputs(out, "minimal")
 
 
-settings.register_profile("builders", max_examples=12, deadline=None,
+settings.register_profile("builders", max_examples=12, deadline=None, derandomize=True, database=None,
                           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 # Text the fonts can draw (ASCII, Chinese, CJK punctuation, Cyrillic, Latin-1); characters no font has

@@ -147,15 +147,19 @@ def build(sources: list[Path], options: BuildOptions, reporter: Reporter | None 
     reporter = reporter or Reporter()
     projects = [load_project(path, options, reporter) for path in sources]
     builders = [builder_class(fmt)() for fmt in ordered_formats(options.formats)]
+    feeders = [b for b in builders if b.feeds_others]
     try:
+        for builder in feeders:  # every project's maps first: one browser draws them all
+            for project in projects:
+                _run_here(builder, project, reporter)
+            with reporter.stage(f"{builder.name} {builder.finish_stage}"):
+                builder.finish(reporter)
         for project in projects:
-            run_builders(project, builders, reporter)
+            run_builders(project, [b for b in builders if not b.feeds_others], reporter)
     finally:
         for builder in builders:
             builder.close()
-    written: dict[Path, bytes] = {}
-    for project in projects:
-        written.update(project.outputs)
+    written = _merged_outputs(projects)
     with reporter.stage("write"):
         clean_stale_temporaries(options.out_dir)
         commit(written)
@@ -164,18 +168,30 @@ def build(sources: list[Path], options: BuildOptions, reporter: Reporter | None 
     return list(written)
 
 
-def run_builders(project: Project, builders: list, reporter: Reporter) -> None:
-    """Run the builders on one project: first those others need, then the rest.
+def _merged_outputs(projects: list[Project]) -> dict[Path, bytes]:
+    """Return every project's outputs; raise InputError when two sources would write one file differently."""
+    from .errors import InputError
+
+    merged: dict[Path, bytes] = {}
+    owner: dict[Path, Project] = {}
+    for project in projects:
+        for path, data in project.outputs.items():
+            if path in merged and merged[path] != data:
+                raise InputError(f"{display_path(owner[path].source_path)} and {display_path(project.source_path)} "
+                                 f"both write {display_path(path)} with different content (the same map id?); "
+                                 "give them different ids or build them into different --out folders")
+            merged[path], owner[path] = data, project
+    return merged
+
+
+def run_builders(project: Project, rest: list, reporter: Reporter) -> None:
+    """Run the builders on one project whose maps are made.
 
     Builders that ``run_apart`` (nothing later needs their outputs) run in a forked
     child while the parent runs the others, when forking is safe here.
     """
     from .parallel import Child, can_fork
 
-    first = [b for b in builders if b.feeds_others]
-    rest = [b for b in builders if not b.feeds_others]
-    for builder in first:
-        _run_here(builder, project, reporter)
     apart = [b for b in rest if b.runs_apart]
     here = [b for b in rest if not b.runs_apart]
     child = Child(lambda: _build_apart(apart, project)) if apart and here and can_fork() else None

@@ -212,7 +212,30 @@ def test_hostile_names_show_as_text_in_the_browser(hostile_source, tmp_path):
 @pytest.mark.browser
 def test_builder_adds_outputs_without_writing(maps_source, tmp_path):
     project = project_for(maps_source, tmp_path / "out")
-    MapsBuilder().build(project, Reporter(0))
+    builder = MapsBuilder()
+    builder.build(project, Reporter(0))
+    builder.finish(Reporter(0))
     assert set(project.outputs) == {tmp_path / "out" / "maps" / "routes.html", tmp_path / "out" / "maps" / "routes.png"}
     assert not (tmp_path / "out").exists()
     assert project.map_image("routes") == project.outputs[tmp_path / "out" / "maps" / "routes.png"]
+
+
+@pytest.mark.browser
+def test_a_batch_draws_every_map_in_one_browser(maps_source, tmp_path):
+    second = tmp_path / "second.yaml"
+    text = maps_source.read_text(encoding="utf-8").replace("测试出口通道", "第二张地图")
+    second.write_text(text.replace("maps: [routes]", "maps: [routes-2]").replace("  - id: routes", "  - id: routes-2"),
+                      encoding="utf-8")
+    launches = STATS.launches
+    build([maps_source, second], BuildOptions(out_dir=tmp_path / "out", formats=("maps",), use_cache=False),
+          Reporter(0))
+    assert STATS.launches == launches + 1
+    assert len({p.read_bytes() for p in (tmp_path / "out").rglob("*.png")}) == 2
+
+
+def test_two_sources_writing_one_file_differently_is_an_input_error(maps_source, tmp_path, cli):
+    second = tmp_path / "second.yaml"
+    second.write_text(maps_source.read_text(encoding="utf-8").replace("测试出口通道", "第二张地图"), encoding="utf-8")
+    status, _, err = cli("build", maps_source, second, "--format", "md,maps", "--out", tmp_path / "out", "--no-cache")
+    assert status == 2 and "maps/routes.html" in err and "--out" in err
+    assert not (tmp_path / "out").exists()

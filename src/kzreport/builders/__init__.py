@@ -1,8 +1,8 @@
 """The builders, one per output format, registered here in the order they run.
 
 Each builder has a ``name``, runs its steps in ``build(project, reporter)``,
-adds its files with ``project.add_output`` and releases shared resources (a
-browser, say) in ``close()``. Modules are imported only when their format is
+adds its files with ``project.add_output``, completes work it queued across
+projects in ``finish(reporter)`` and releases shared resources in ``close()``. Modules are imported only when their format is
 asked for, so the command line starts fast.
 """
 
@@ -29,11 +29,16 @@ class Builder:
     feeds_others = False
     """True when other builders use its outputs (the map images), so it runs first."""
     runs_apart = False
+    finish_stage = "finish"
+    """How the timings name the ``finish`` step."""
     """True when nothing later needs its outputs, so it may run in a child process beside the others."""
 
     def build(self, project, reporter) -> None:
         """Render the project's outputs of this format into ``project.outputs``."""
         raise NotImplementedError
+
+    def finish(self, reporter) -> None:
+        """Complete work queued by ``build`` for every project (the maps: one browser for all)."""
 
     def close(self) -> None:
         """Release what the builder held across projects."""

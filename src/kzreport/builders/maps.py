@@ -623,26 +623,34 @@ class MapsBuilder(Builder):
 
     name = "maps"
     feeds_others = True
+    finish_stage = "rasterize"
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[object, str, str, str]] = []  # (project, map id, print HTML, cache key)
 
     def build(self, project, reporter) -> None:
-        """Render every map's HTML, then its PNG from the cache or from one browser for all the misses."""
-        from ..rasterize import rasterize_maps
-
-        pending: dict[str, str] = {}
-        keys: dict[str, str] = {}
+        """Render every map's HTML and take its PNG from the cache; queue the others for ``finish``."""
         for spec in project.source.maps:
             page = render_map_html(project, spec)
             project.add_output(project.output_path("maps", f"{spec.id}.html"), page.encode("utf-8"))
             printed = print_html(project, spec)
-            keys[spec.id] = key = cache_key(printed)
+            key = cache_key(printed)
             cached = read_cache(key) if project.options.use_cache else None
             if cached is not None:
                 project.add_output(project.output_path("maps", f"{spec.id}.png"), cached)
             else:
-                pending[spec.id] = printed
-        if not pending:
+                self.pending.append((project, spec.id, printed, key))
+
+    def finish(self, reporter) -> None:
+        """Rasterize every queued map of every project in one browser, and cache the PNGs."""
+        from ..rasterize import rasterize_maps
+
+        if not self.pending:
             return
-        images = rasterize_maps(pending, RASTER_VIEWPORT, RASTER_SCALE)
-        for map_id, png in images.items():
+        queued, self.pending = self.pending, []
+        pages = {f"{n}-{map_id}": printed for n, (_, map_id, printed, _) in enumerate(queued)}
+        images = rasterize_maps(pages, RASTER_VIEWPORT, RASTER_SCALE)
+        for n, (project, map_id, _, key) in enumerate(queued):
+            png = images[f"{n}-{map_id}"]
             project.add_output(project.output_path("maps", f"{map_id}.png"), png)
-            write_cache(keys[map_id], png)
+            write_cache(key, png)
