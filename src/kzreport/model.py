@@ -346,6 +346,14 @@ class Brief(Model):
         """Return the chart with this id."""
         return next(c for c in self.charts if c.id == key)
 
+    def chart_label(self, chart: Chart, value: float, category: str) -> str:
+        """Return how the source writes a chart value: the matching key figure's display (不足20%), else the number."""
+        for key in chart.figures:
+            figure = self.figure(key)
+            if figure.value == value and (figure.year is None or str(figure.year) == category):
+                return figure.display
+        return f"{value:g}{chart.unit if chart.unit == '%' else ''}"
+
     def map(self, key: str) -> MapSpec:
         """Return the map definition with this id."""
         return next(m for m in self.maps if m.id == key)

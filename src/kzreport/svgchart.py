@@ -54,15 +54,6 @@ def _axis_ticks(values: list[float]) -> list[float]:
     return [round(i * step, 10) for i in range(math.ceil(top / step - 1e-9) + 1)]
 
 
-def _value_label(brief: Brief, chart: Chart, value: float, category: str) -> str:
-    """Return how the source writes a value: a key figure's display when one matches, else the number."""
-    for key in chart.figures:
-        figure = brief.figure(key)
-        if figure.value == value and (figure.year is None or str(figure.year) == category):
-            return figure.display
-    return f"{value:g}{chart.unit if chart.unit == '%' else ''}"
-
-
 def layout_chart(brief: Brief, chart: Chart, palette: dict[str, str]) -> ChartLayout:
     """Return the chart laid out: grouped bars per category, or one stack per category."""
     stacked = chart.kind == "stacked_bar"
@@ -87,7 +78,7 @@ def layout_chart(brief: Brief, chart: Chart, palette: dict[str, str]) -> ChartLa
                 continue
             height = value * scale
             y = base - height
-            label = _value_label(brief, chart, value, category)
+            label = brief.chart_label(chart, value, category)
             bars.append(Bar(x, y, bar_width, height, palette[series.color], label,
                             y + height / 2 + 5 if stacked else y - 6))
             if stacked:

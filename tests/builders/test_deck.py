@@ -16,6 +16,7 @@ from pptx import Presentation
 from kzreport.build import BuildOptions, Reporter, load_project
 from kzreport.builders.deck import CONTINUED, NO_MAP_TEXT, DeckBuilder, render_deck
 from kzreport.errors import InputError
+from kzreport.resources import default_source
 from kzreport.textfit import EMU_PER_PT, MIN_BODY_PT, MIN_TITLE_PT, metrics, wrap_lines
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -236,7 +237,7 @@ def measured_overflows(prs) -> list[str]:
                 lines = wrap_lines(p.text, face, size, width - int(ppr.get("marL")))
                 used += len(lines) * pitch + (before if i else 0)
                 minimum = MIN_TITLE_PT if shape == slide.shapes.title else MIN_BODY_PT
-                if size < minimum and shape.name != "figure":
+                if size < minimum and shape.name not in ("figure", "slide number"):  # small by design
                     problems.append(f"slide {number} {shape.name}: {size} pt")
             if used > height + 0.01:
                 problems.append(f"slide {number} {shape.name}: {used:.1f} pt of text in {height:.1f} pt")
@@ -399,8 +400,6 @@ def test_libreoffice_converts_the_deck_with_the_chinese_text(rich, tmp_path):
 
 @pytest.mark.slow
 def test_default_brief_holds_every_claim_and_evidence_and_fits(tmp_path):
-    from kzreport.resources import default_source
-
     project = project_for(default_source(), tmp_path)
     prs = deck(project)
     assert measured_overflows(prs) == []
@@ -421,3 +420,24 @@ def test_characters_xml_cannot_hold_are_dropped_not_escaped(rich):
     prs = deck(rich)
     assert prs.slides[0].shapes.title.text_frame.text == "哈萨克斯坦测试简报"
     assert prs.core_properties.title == "哈萨克斯坦测试简报"
+
+
+def test_chart_labels_say_what_the_source_says(tmp_path):
+    project = project_for(default_source(), tmp_path)
+    slide = next(s for s in deck(project).slides if any(shape.has_chart for shape in s.shapes))
+    russians = next(shape for shape in slide.shapes if shape.has_chart).chart.plots[0].series[0]
+    assert russians.points[1].data_label.text_frame.text == "不足20%"  # not a bare "20%"
+    assert russians.data_labels.show_value  # the 1990 bar keeps its plain value label
+
+
+@pytest.mark.browser
+def test_map_pictures_are_at_least_250_dpi_where_placed(tmp_path):
+    from kzreport.build import build
+
+    build([default_source()], BuildOptions(out_dir=tmp_path, formats=("maps", "pptx")), Reporter(0))
+    prs = Presentation(str(tmp_path / "kazakhstan-2022.pptx"))
+    pictures = [shape for slide in prs.slides for shape in slide.shapes if shape.shape_type == 13]
+    assert len(pictures) >= 2  # the title slide and the map slide
+    for picture in pictures:
+        width_px = picture.image.size[0]
+        assert width_px / (picture.width / 914400) >= 250

@@ -480,6 +480,7 @@ class DeckWriter:
         for series, source in zip(plot.series, spec.series):
             series.format.fill.solid()
             series.format.fill.fore_color.rgb = xml._rgb(palette[source.color])
+            self.label_points(series, source, spec)
         xml.style_chart_text(chart, self.style(16))
         xml.set_alt_text(frame, spec.alt, spec.title)
         workbook = chart.part.chart_workbook
@@ -490,6 +491,24 @@ class DeckWriter:
         for key in spec.figures:
             notes.passage(self.brief.figure(key).passage)
         self.set_notes(slide, notes)
+
+    def label_points(self, series, source, spec) -> None:
+        """Label each bar as the source writes the value (不足20%, 约70%), not only as the plotted number."""
+        custom = False
+        for point, value, category in zip(series.points, source.values, spec.categories):
+            if value is None:
+                continue
+            label = self.brief.chart_label(spec, value, category)
+            if label != f"{value:g}{spec.unit if spec.unit == '%' else ''}":
+                frame = point.data_label.text_frame
+                frame.text = label
+                xml.style_run(frame.paragraphs[0].runs[0], self.style(16))
+                custom = True
+        if custom:  # a point's own label adds series-level labels, which must still show the other values
+            labels = series.data_labels
+            labels.show_value = True
+            labels.number_format = '0"%"' if spec.unit == "%" else "General"
+            labels.number_format_is_linked = False
 
     @staticmethod
     def chart_type(spec, types):
@@ -711,6 +730,17 @@ def add_logo(prs, project) -> None:
         xml.set_alt_text(picture, project.theme.organisation)
 
 
+def add_slide_numbers(prs, writer: "DeckWriter") -> None:
+    """Number every slide but the title slide, "N / M" in the bottom-left corner."""
+    total = len(prs.slides)
+    for number, slide in enumerate(prs.slides, start=1):
+        if number == 1:
+            continue
+        box = slide.shapes.add_textbox(457200, prs.slide_height - LOGO_HEIGHT - 182880, 1371600, LOGO_HEIGHT)
+        box.name = "slide number"
+        writer.write_paragraphs(box.text_frame, [Para(f"{number} / {total}", ())], 11, color=writer.colors.muted)
+
+
 def remove_all_slides(prs) -> None:
     """Remove the template's own slides (a template may carry examples)."""
     id_list = prs.slides._sldIdLst
@@ -743,6 +773,7 @@ def render_deck(project) -> bytes:
     remove_all_slides(prs)
     writer = DeckWriter(project, prs)
     writer.all_slides()
+    add_slide_numbers(prs, writer)
     add_logo(prs, project)
     set_core_properties(prs, project.source)
     buffer = io.BytesIO()
