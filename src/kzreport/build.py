@@ -148,6 +148,7 @@ def build(sources: list[Path], options: BuildOptions, reporter: Reporter | None 
     projects = [load_project(path, options, reporter) for path in sources]
     builders = [builder_class(fmt)() for fmt in ordered_formats(options.formats)]
     feeders = [b for b in builders if b.feeds_others]
+    others = [b for b in builders if not b.feeds_others]
     try:
         for builder in feeders:  # every project's maps first: one browser draws them all
             for project in projects:
@@ -155,7 +156,7 @@ def build(sources: list[Path], options: BuildOptions, reporter: Reporter | None 
             with reporter.stage(f"{builder.name} {builder.finish_stage}"):
                 builder.finish(reporter)
         for project in projects:
-            run_builders(project, [b for b in builders if not b.feeds_others], reporter)
+            run_builders(project, others, reporter)
     finally:
         for builder in builders:
             builder.close()

@@ -346,13 +346,17 @@ class Brief(Model):
         """Return the chart with this id."""
         return next(c for c in self.charts if c.id == key)
 
-    def chart_label(self, chart: Chart, value: float, category: str) -> str:
-        """Return how the source writes a chart value: the matching key figure's display (不足20%), else the number."""
+    def chart_figure_label(self, chart: Chart, value: float, category: str) -> str | None:
+        """Return the display of the key figure a chart value comes from (不足20%), or None when none matches."""
         for key in chart.figures:
             figure = self.figure(key)
             if figure.value == value and (figure.year is None or str(figure.year) == category):
                 return figure.display
-        return f"{value:g}{chart.unit if chart.unit == '%' else ''}"
+        return None
+
+    def chart_label(self, chart: Chart, value: float, category: str) -> str:
+        """Return how the source writes a chart value: its key figure's display, else the number."""
+        return self.chart_figure_label(chart, value, category) or f"{value:g}{chart.unit if chart.unit == '%' else ''}"
 
     def map(self, key: str) -> MapSpec:
         """Return the map definition with this id."""

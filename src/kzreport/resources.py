@@ -38,3 +38,13 @@ def default_source() -> Path:
 def template_search_path(user_dir: Path | None) -> list[Path]:
     """Return the template folders in lookup order: the user's first, the built-ins last."""
     return [p for p in (user_dir, templates_dir()) if p is not None]
+
+
+MIME_TYPES = {".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg",
+              ".jpeg": "image/jpeg", ".woff2": "font/woff2", ".woff": "font/woff", ".otf": "font/otf",
+              ".ttf": "font/ttf"}
+
+
+def mime_type(path: Path) -> str:
+    """Return the MIME type of a template or asset file by its suffix."""
+    return MIME_TYPES.get(path.suffix.lower(), "application/octet-stream")

@@ -76,14 +76,14 @@ class Theme(Model):
 def load_theme(path: Path | None) -> tuple[Theme, Path | None]:
     """Return the theme at ``path`` (the built-in one when None) and the folder it lives in."""
     from .loader import load_model
-    from .resources import templates_dir
+    from .resources import mime_type, templates_dir
 
     path = path or templates_dir() / "theme.yaml"
     theme, _ = load_model(Path(path), Theme, "theme")
     return theme, Path(path).resolve().parent
 
 
-LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+LOGO_TYPES = ("image/svg+xml", "image/png", "image/jpeg")
 MAX_LOGO_BYTES = 8 * 1024 * 1024
 
 
@@ -93,14 +93,14 @@ def read_logo(theme: Theme, theme_dir: Path | None) -> tuple[bytes, str] | None:
     Raises InputError when the logo is not an SVG, PNG or JPEG file inside the theme's folder.
     """
     from .errors import InputError
-    from .resources import templates_dir
+    from .resources import mime_type, templates_dir
 
     if not theme.logo:
         return None
     base = (theme_dir or templates_dir()).resolve()
     path = (base / theme.logo).resolve()
-    mime = LOGO_TYPES.get(path.suffix.lower())
-    if not path.is_relative_to(base) or mime is None:
+    mime = mime_type(path)
+    if not path.is_relative_to(base) or mime not in LOGO_TYPES:
         raise InputError(f"theme: logo {theme.logo!r} must be an SVG, PNG or JPEG file in the theme's folder")
     try:
         if path.stat().st_size > MAX_LOGO_BYTES:

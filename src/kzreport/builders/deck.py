@@ -23,6 +23,7 @@ from pathlib import Path
 from . import Builder
 from .. import _pptx_xml as xml
 from ..errors import BuildError, InputError
+from ..pptx_master import open_master
 from ..reproducible import build_time, zip_time
 from ..textfit import (EMU_PER_PT, LINE_SPACING, MIN_BODY_PT, MIN_TITLE_PT, FontMetrics, fit_paragraphs, fits,
                        metrics, text_height_pt, wrap_lines)
@@ -459,7 +460,7 @@ class DeckWriter:
         self.set_title(slide, spec.title, ("charts", ci, "title"))
         area = self.content_box(slide)
         caption_height = self.caption(slide, area, [Para(spec.caption, ("charts", ci, "caption"))])
-        data = CategoryChartData(number_format='0"%"' if spec.unit == "%" else "General")
+        data = CategoryChartData(number_format=chart_number_format(spec))
         data.categories = spec.categories
         for series in spec.series:
             data.add_series(series.name, series.values)
@@ -498,8 +499,8 @@ class DeckWriter:
         for point, value, category in zip(series.points, source.values, spec.categories):
             if value is None:
                 continue
-            label = self.brief.chart_label(spec, value, category)
-            if label != f"{value:g}{spec.unit if spec.unit == '%' else ''}":
+            label = self.brief.chart_figure_label(spec, value, category)
+            if label:
                 frame = point.data_label.text_frame
                 frame.text = label
                 xml.style_run(frame.paragraphs[0].runs[0], self.style(16))
@@ -507,7 +508,7 @@ class DeckWriter:
         if custom:  # a point's own label adds series-level labels, which must still show the other values
             labels = series.data_labels
             labels.show_value = True
-            labels.number_format = '0"%"' if spec.unit == "%" else "General"
+            labels.number_format = chart_number_format(spec)
             labels.number_format_is_linked = False
 
     @staticmethod
@@ -666,6 +667,11 @@ class DeckWriter:
         return not any(key in s.figures for s in self.brief.sections)
 
 
+def chart_number_format(spec) -> str:
+    """Return the Excel number format of a chart's values: a percent sign after the number for % charts."""
+    return '0"%"' if spec.unit == "%" else "General"
+
+
 def png_size(data: bytes) -> tuple[int, int]:
     """Return a PNG's width and height in pixels, or raise BuildError when the bytes are not a PNG."""
     if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
@@ -678,13 +684,6 @@ def template_path(project) -> Path:
     from ..resources import templates_dir
 
     return Path(project.options.pptx_template or templates_dir() / "deck" / "kzreport.pptx")
-
-
-def open_template(path: Path):
-    """Return the template opened with python-pptx after the master checks, or raise InputError."""
-    from ..pptx_master import open_master
-
-    return open_master(path)
 
 
 def theme_colors(theme) -> dict[str, str]:
@@ -767,7 +766,7 @@ def set_core_properties(prs, brief) -> None:
 
 def render_deck(project) -> bytes:
     """Return the finished deck's bytes, reproducible for the same source and SOURCE_DATE_EPOCH."""
-    prs = open_template(template_path(project))
+    prs = open_master(template_path(project))
     if uses_theme_in_master(project):
         restyle_theme(prs, project.theme)
     remove_all_slides(prs)

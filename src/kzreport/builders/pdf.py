@@ -22,7 +22,7 @@ from ..errors import InputError
 from ..fonts import require_coverage
 from ..limits import time_limit
 from ..reproducible import build_time
-from ..resources import assets_dir, template_search_path
+from ..resources import assets_dir, mime_type, template_search_path
 from ..theme import read_logo
 from ..templating import render_template, template_environment
 from . import Builder
@@ -79,20 +79,13 @@ def _fetcher_class():
                 return self._refuse(url, "outside the template and asset folders")
             if not real.is_file() or real.stat().st_size > MAX_RESOURCE_BYTES:
                 return self._refuse(url, "not a regular file of at most 32 MiB")
-            return URLFetcherResponse(real.as_uri(), real.read_bytes(), {"Content-Type": _mime(real)})
+            return URLFetcherResponse(real.as_uri(), real.read_bytes(), {"Content-Type": mime_type(real)})
 
         def _refuse(self, url: str, why: str):
             self.refused.append(f"{url[:200]} ({why})")
             raise PermissionError(why)
 
     return SafeFetcher
-
-
-def _mime(path: Path) -> str:
-    """Return the MIME type WeasyPrint needs for a resource file."""
-    return {".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg",
-            ".jpeg": "image/jpeg", ".woff2": "font/woff2", ".woff": "font/woff", ".otf": "font/otf",
-            ".ttf": "font/ttf"}.get(path.suffix.lower(), "application/octet-stream")
 
 
 class _CollectLogs(logging.Handler):
