@@ -7,11 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# chromium: map rasterization; fonts-noto-cjk: Chinese text; libreoffice-impress:
+# chromium: map rasterization; fonts-noto-cjk: Chinese text; fonts-noto-core: Latin text (Noto Sans/Serif); libreoffice-impress:
 # tests open decks as a real client; poppler-utils: pdftoppm/pdftotext for looking at PDFs;
 # libpango*: WeasyPrint's text layout.
-SYSTEM_PACKAGES=(chromium fonts-noto-cjk fontconfig libreoffice-impress poppler-utils
-                 libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 python3-venv)
+SYSTEM_PACKAGES=(chromium fonts-noto-cjk fonts-noto-core fontconfig libreoffice-impress poppler-utils
+                 libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 python3-venv strace)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

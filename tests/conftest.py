@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -97,3 +98,40 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect_ex", guarded)
     monkeypatch.setattr(socket, "create_connection",
                         lambda address, *a, **k: (_ for _ in ()).throw(NetworkAttempt(f"network connection attempted to {address!r}")))
+
+
+def outcome_within(call, seconds: float) -> BaseException | None:
+    """Run ``call`` in a thread; fail the test if it is still running after ``seconds``; return what it raised."""
+    import threading
+
+    outcome: list[BaseException] = []
+
+    def run():
+        try:
+            call()
+        except BaseException as error:  # noqa: BLE001 - handed to the test thread
+            outcome.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"{getattr(call, '__name__', 'the call')} hangs"
+    return outcome[0] if outcome else None
+
+
+@pytest.fixture
+def failing_replace(monkeypatch):
+    """Return a function that makes ``os.replace`` fail with EIO for targets whose name ends with a suffix."""
+    from kzreport import fsutil
+
+    real_replace = os.replace
+
+    def fail_for(suffix: str) -> None:
+        def replace(src, dst):
+            if str(dst).endswith(suffix):
+                raise OSError(5, "Input/output error", str(dst))
+            real_replace(src, dst)
+
+        monkeypatch.setattr(fsutil.os, "replace", replace)
+
+    return fail_for

@@ -65,11 +65,11 @@ def test_actors_and_quote(brief):
 
 def test_export_routes_map(brief):
     spec = next(m for m in brief.maps if m.id == "export-routes")
-    names = " ".join(p.name_en for p in spec.pipelines)
+    names = " ".join(p.alt_name for p in spec.pipelines)
     for route in ("China", "CPC", "Samara", "Central Asia"):
         assert route in names
     assert any(p.kind == "tanker" for p in spec.pipelines)
-    assert any(p.status == "disrupted_2022" and p.disruptions for p in spec.pipelines)
+    assert any(p.status == "disrupted" and p.disruptions for p in spec.pipelines)
 
 
 def test_notes_where_sources_differ(brief):

@@ -127,3 +127,29 @@ def test_network_guard_is_armed():
         socket.create_connection(("169.254.169.254", 80), timeout=1)
     with socket.socket() as s, pytest.raises(NetworkAttempt):
         s.connect(("127.0.0.1", 9))
+
+
+def test_a_folder_in_the_place_of_the_deck_leaves_every_earlier_output(cli, minimal_source, tmp_path):
+    """Issue 12: the Markdown was replaced before the deck failed, and the message named a temporary file."""
+    out = tmp_path / "out"
+    assert cli("build", minimal_source, "--out", out, "--format", "md", "-q")[0] == 0
+    minimal_source.write_text(minimal_source.read_text(encoding="utf-8").replace("判断一", "判断一（改）"), encoding="utf-8")
+    (out / "minimal.pptx").mkdir()
+    before = (out / "minimal.md").read_bytes()
+    status, _, err = cli("build", minimal_source, "--out", out, "--format", "md,pptx", "-q")
+    assert status == 2 and str(out / "minimal.pptx") in err and ".kztmp-" not in err, err
+    assert (out / "minimal.md").read_bytes() == before
+    assert not [p for p in out.rglob("*") if ".kztmp-" in p.name]
+
+
+@pytest.mark.browser
+def test_a_symlinked_maps_folder_gets_no_file(cli, tmp_path):
+    """Issue 12: with OUT/maps a symlink to another folder the maps were written there."""
+    source = Path(__file__).parent / "fixtures" / "maps.yaml"
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "maps").symlink_to(elsewhere)
+    status, _, err = cli("build", source, "--out", out, "--format", "maps,md", "-q")
+    assert status == 2 and "outside the output folder" in err, err
+    assert list(elsewhere.iterdir()) == [] and list(out.iterdir()) == [out / "maps"]

@@ -50,6 +50,9 @@ BAD_INPUTS = [
     ("control character", "thesis: 这是核心判断。", 'thesis: "核心\\x07判断"', 9, "thesis", "U+0007"),
     ("lone surrogate", "thesis: 这是核心判断。", 'thesis: "核心\\ud800判断"', 9, "thesis", "U+D800"),
     ("non-character", "thesis: 这是核心判断。", 'thesis: "核心\\uFFFE判断"', 9, "thesis", "U+FFFE"),
+    ("non-character in the FDD0 block", "thesis: 这是核心判断。", 'thesis: "核心\\uFDD0判断"', 9, "thesis", "U+FDD0"),
+    ("non-character of a supplementary plane", "thesis: 这是核心判断。", 'thesis: "核心\\U0001FFFF判断"', 9, "thesis",
+     "U+1FFFF"),
     ("unknown reference", "claims: [c1]", "claims: [c2]", 11, "judgments[0].claims[0]", "no claim with key 'c2'"),
     ("unknown source", "      evidence: [{text: 证据一}]", "      evidence: [{text: 证据一, sources: [w9]}]", 21, "sections[0].headline.evidence[0].sources[0]", "no source with key 'w9'"),
     ("bool trap", "  - {id: f1,", "  - {id: f1, qualifier: no,", 24, "figures[0].qualifier", "input should be"),
@@ -136,6 +139,25 @@ def test_folded_lines_join_chinese_without_spaces(broken):
 def test_plain_multiline_scalar_joins_chinese(broken):
     path = broken("summary: 本部分的概要。", "summary: 本部分\n      的概要。")
     assert load_source(path).sections[0].summary == "本部分的概要。"
+
+
+def test_folded_english_keeps_its_space_after_quotation_marks_and_dashes(broken):
+    path = broken("thesis: 这是核心判断。", "thesis: >-\n  He called it “a test”\n  and left —\n  quickly.")
+    assert load_source(path).thesis == "He called it “a test” and left — quickly."
+
+
+def test_folded_chinese_drops_the_break_next_to_quotation_marks(broken):
+    path = broken("thesis: 这是核心判断。", "thesis: >-\n  所谓“唇亡\n  齿寒”\n  之说。")
+    assert load_source(path).thesis == "所谓“唇亡齿寒”之说。"
+
+
+def test_a_source_with_too_many_values_stops_early_with_a_located_error(tmp_path):
+    from kzreport.loader import MAX_NODES
+
+    path = tmp_path / "many.yaml"
+    path.write_text("meta: {}\nkeywords:\n" + "- 1\n" * (MAX_NODES + 10), encoding="utf-8")
+    lines = problems_of(path)
+    assert any(f"more than {MAX_NODES:,} values" in line and LOCATED.match(line) for line in lines), lines
 
 
 def test_folded_break_after_chinese_punctuation_joins(broken):

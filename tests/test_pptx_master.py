@@ -106,3 +106,82 @@ def test_unsafe_masters_are_refused_with_a_reason(tmp_path, cli, make, message):
     status, _, err = cli("build", "--format", "pptx", "--out", out_dir, "--pptx-template", path)
     assert status == 2 and "Traceback" not in err, err
     assert not out_dir.exists()
+
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+MS_RELS = "http://schemas.microsoft.com/office/2006/relationships/"
+OLE_TYPE = "application/vnd.openxmlformats-officedocument.oleObject"
+VBA_TYPE = "application/vnd.ms-office.vbaProject"
+
+
+def with_part(part: str, data: bytes, content_type: str | None, source: str, rel_type: str, target: str,
+              extra: dict[str, bytes] | None = None) -> dict[str, bytes]:
+    """Return the built-in master's members with ``part`` added, declared and related from ``source``'s .rels."""
+    members = {**builtin_members(), part: data, **(extra or {})}
+    if content_type:
+        members["[Content_Types].xml"] = members["[Content_Types].xml"].replace(
+            b"</Types>", f'<Override PartName="/{part}" ContentType="{content_type}"/></Types>'.encode())
+    folder, name = source.rsplit("/", 1) if "/" in source else ("", source)
+    rels = f"{folder}/_rels/{name}.rels".lstrip("/")
+    members[rels] = members[rels].replace(b"</Relationships>", (
+        f'<Relationship Id="rId90" Type="{rel_type}" Target="{target}"/></Relationships>').encode())
+    return members
+
+
+HOSTILE_MASTERS = {
+    # An OLE "Package" object (it can carry any file, an .exe too) in a slide layout.
+    "ole-in-layout": (with_part, ("ppt/embeddings/oleObject1.bin", OLE_MAGIC + b"Package", OLE_TYPE,
+                                  "ppt/slideLayouts/slideLayout1.xml", RELS + "oleObject", "../embeddings/oleObject1.bin"),
+                      "ppt/embeddings/oleObject1.bin"),
+    # The same under a harmless-looking name: found by its content type, not its file name.
+    "ole-named-as-image": (with_part, ("ppt/media/image7.png", OLE_MAGIC + b"Package", OLE_TYPE,
+                                       "ppt/slideLayouts/slideLayout2.xml", RELS + "image", "../media/image7.png"),
+                           "ppt/media/image7.png"),
+    # VBA under another part name, with the right relationship and content type.
+    "vba-renamed": (with_part, ("ppt/media/theme-data.bin", OLE_MAGIC + b"VBA", VBA_TYPE,
+                                "ppt/presentation.xml", MS_RELS + "vbaProject", "media/theme-data.bin"),
+                    "ppt/media/theme-data.bin"),
+    # VBA declared as an image: the relationship type gives it away.
+    "vba-relationship": (with_part, ("ppt/media/image8.png", b"\x89PNG not really", "image/png",
+                                     "ppt/presentation.xml", MS_RELS + "vbaProject", "media/image8.png"),
+                         "ppt/media/image8.png"),
+    # An ActiveX control on the slide master.
+    "activex": (with_part, ("ppt/activeX/activeX1.xml", b'<?xml version="1.0"?><ax:ocx xmlns:ax="http://schemas.microsoft.com/office/2006/activeX"/>',
+                            "application/vnd.ms-office.activeX+xml", "ppt/slideMasters/slideMaster1.xml",
+                            RELS + "control", "../activeX/activeX1.xml"),
+                "ppt/activeX/activeX1.xml"),
+    # An OLE compound file kept under a plain content type and no telling relationship.
+    "compound-file": (with_part, ("ppt/media/image9.png", OLE_MAGIC + b"anything", "image/png",
+                                  "ppt/slideLayouts/slideLayout3.xml", RELS + "image", "../media/image9.png"),
+                      "ppt/media/image9.png"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE_MASTERS))
+def test_masters_with_active_content_under_any_name_are_refused(tmp_path, cli, kind):
+    make, args, part = HOSTILE_MASTERS[kind]
+    path = rezip(make(*args), tmp_path / "corporate.pptx")
+    with pytest.raises(InputError, match="active content") as caught:
+        read_master(path)
+    assert part in str(caught.value)
+    out_dir = tmp_path / "out"
+    status, _, err = cli("build", "--format", "pptx", "--out", out_dir, "--pptx-template", path)
+    assert status == 2 and part in err and "Traceback" not in err, err
+    assert not out_dir.exists()
+
+
+def test_relationship_types_are_matched_in_strict_ooxml_too(tmp_path):
+    strict = "http://purl.oclc.org/ooxml/officeDocument/relationships/oleObject"
+    members = with_part("ppt/embeddings/blob.dat", b"plain bytes", "application/octet-stream",
+                        "ppt/slideLayouts/slideLayout1.xml", strict, "../embeddings/blob.dat")
+    with pytest.raises(InputError, match=r"active content.*ppt/embeddings/blob\.dat"):
+        read_master(rezip(members, tmp_path / "strict.pptx"))
+
+
+def test_a_macro_enabled_main_part_is_refused(tmp_path):
+    members = builtin_members()
+    members["[Content_Types].xml"] = members["[Content_Types].xml"].replace(
+        b"presentationml.presentation.main+xml", b"ms-powerpoint.presentation.macroEnabled.main+xml")
+    with pytest.raises(InputError, match=r"ppt/presentation\.xml"):
+        read_master(rezip(members, tmp_path / "macro.pptx"))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 import time
 
 import pytest
@@ -80,3 +82,129 @@ def test_a_script_error_in_the_page_is_reported():
     broken = page("<script>window.kzreportReady = true; throw new Error('boom');</script>", ready=False)
     with pytest.raises(BuildError, match="boom"):
         rasterize_maps({"broken": broken}, viewport=(100, 100))
+
+
+def loopback_listener():
+    """Return a listening TCP socket on 127.0.0.1 (listening is not connecting: the conftest guard allows it)."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.setblocking(False)
+    return listener
+
+
+def connections_seen(listener) -> int:
+    """Return how many connections reached the listener."""
+    count = 0
+    while True:
+        try:
+            listener.accept()[0].close()
+        except BlockingIOError:
+            return count
+        count += 1
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("script", [
+    "new WebSocket('ws://127.0.0.1:{port}/')",
+    "fetch('http://127.0.0.1:{port}/x').catch(() => 0)",
+])
+def test_websockets_and_fetches_to_loopback_fail_the_build_and_connect_nowhere(script):
+    listener = loopback_listener()
+    port = listener.getsockname()[1]
+    hostile = page(f"<script>{script.format(port=port)}</script>"
+                   "<script>setTimeout(() => { window.kzreportReady = true; }, 500);</script>", ready=False)
+    try:
+        with pytest.raises(BuildError, match=f"127.0.0.1:{port}"):
+            rasterize_maps({"leaky": hostile}, viewport=(100, 100))
+        assert connections_seen(listener) == 0
+    finally:
+        listener.close()
+
+
+def strace_works() -> bool:
+    """Return whether strace is installed and may trace here (containers can forbid ptrace)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("strace") is None:
+        return False
+    return subprocess.run(["strace", "-f", "-o", "/dev/null", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.browser
+def test_the_browser_itself_connects_nowhere_during_a_rasterize(tmp_path, monkeypatch):
+    """Trace every connect/sendto of every browser process: not one reaches the network.
+
+    Before the fix Chromium's network service looked up update.googleapis.com and
+    accounts.google.com on every build (connect() to the resolver succeeded).
+    """
+    if not strace_works():
+        pytest.skip("strace is not installed or may not trace here (scripts/bootstrap.sh installs it)")
+    if rasterize.namespace_prefix() is None:
+        pytest.skip("unshare --net is not permitted here: the browser runs without a network namespace")
+    real = find_browser()
+    traced = tmp_path / "traced-browser"
+    traced.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {tmp_path}/args\n'
+                      f'exec strace -f -ff -qq -e trace=connect,sendto,sendmsg -o {tmp_path}/trace "{real}" "$@"\n')
+    traced.chmod(0o755)
+    monkeypatch.setenv("KZREPORT_BROWSER", str(traced))
+    rasterize_maps({"m": page('<div style="width:50px;height:50px;background:#C8553D"></div>')}, viewport=(100, 100))
+    assert STATS.isolated and STATS.sockets == []
+    calls = [line for trace in tmp_path.glob("trace.*") for line in trace.read_text(errors="replace").splitlines()
+             if "sa_family=AF_INET" in line]
+    succeeded = [line for line in calls if not line.rstrip().split("= ")[-1].startswith("-1")]
+    assert succeeded == [], "\n".join(succeeded[:5])
+    args = (tmp_path / "args").read_text().splitlines()
+    assert "--host-resolver-rules=MAP * ~NOTFOUND" in args
+    profile = next(a.split("=", 1)[1] for a in args if a.startswith("--user-data-dir="))
+    assert profile.startswith(tempfile.gettempdir()) and not os.path.exists(profile), "a fresh profile, then removed"
+
+
+@pytest.mark.browser
+def test_a_page_that_gathers_webrtc_candidates_fails_the_build():
+    """WebRTC sockets bypass every request hook; the namespace's IP counters still see the attempt."""
+    if rasterize.namespace_prefix() is None:
+        pytest.skip("unshare --net is not permitted here: only TCP sockets are watched without a namespace")
+    script = ("const pc = new RTCPeerConnection({iceServers: [{urls: 'stun:192.0.2.1:3478'}]});"
+              "pc.createDataChannel('x'); pc.createOffer().then(offer => pc.setLocalDescription(offer));"
+              "setTimeout(() => { window.kzreportReady = true; }, 1000);")
+    with pytest.raises(BuildError, match="tried to reach the network"):
+        rasterize_maps({"rtc": page(f"<script>{script}</script>", ready=False)}, viewport=(100, 100))
+    assert STATS.sockets
+
+
+def test_socket_watch_sees_a_tcp_connection_of_a_process_tree():
+    import subprocess
+    import sys
+
+    listener = loopback_listener()
+    port = listener.getsockname()[1]
+    child = subprocess.Popen([sys.executable, "-c", f"import socket,sys; s = socket.create_connection(('127.0.0.1', {port}));"
+                              "print('up', flush=True); sys.stdin.read()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "up"
+        assert f"tcp 127.0.0.1:{port}" in rasterize._process_tree_sockets(child.pid)
+    finally:
+        child.communicate("")
+        listener.close()
+
+
+def test_namespace_counters_see_a_failed_connection_attempt():
+    import subprocess
+    import sys
+
+    prefix = rasterize.namespace_prefix()
+    if prefix is None:
+        pytest.skip("unshare --net is not permitted here")
+    code = ("import socket,sys\ntry: socket.create_connection(('192.0.2.1', 80), timeout=1)\nexcept OSError: pass\n"
+            "print('tried', flush=True); sys.stdin.read()")
+    child = subprocess.Popen([*prefix, sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "tried"
+        assert "Ip.OutNoRoutes=1" in rasterize._attempt_counters(child.pid)
+        assert rasterize._namespace_sockets(child.pid) == []
+    finally:
+        child.communicate("")

@@ -10,7 +10,7 @@ from kzreport.theme import DEFAULT_LAYOUTS, load_theme
 
 def test_builtin_theme_is_the_default_values():
     theme, folder = load_theme(None)
-    assert theme.colors.primary == "#0B3C5D" and theme.fonts.body.cjk == "Noto Serif CJK SC"
+    assert theme.colors.primary == "#0B3C5D" and theme.fonts.body.hans == "Noto Serif CJK SC" and theme.fonts.body.latin == "Noto Serif"
     assert (folder / "theme.yaml").is_file()
 
 

@@ -18,10 +18,21 @@ from lxml import etree
 from pptx.oxml.ns import qn
 
 LANG = "zh-CN"
-ALT_LANG = "en-US"
-# GB2312's Windows charset (134) as the signed byte OOXML stores: tells viewers that lack the
-# named face to fall back to a Simplified Chinese font rather than to a Latin one.
-CJK_CHARSET = "-122"
+"""The language the built-in master's defaults carry; runs carry the brief's own."""
+# Windows charsets as the signed byte OOXML stores (GB2312 134, Big5 136): they tell viewers that
+# lack the named East Asian face to fall back to a font of the same script rather than a Latin one.
+CJK_CHARSETS = {"zh-TW": "-120", "zh-HK": "-120"}
+GB2312_CHARSET = "-122"
+
+
+def alt_language(lang: str) -> str:
+    """Return the ``altLang`` of a run: the other script a run of ``lang`` is likely to hold."""
+    return "en-US" if lang.startswith("zh") else "zh-CN"
+
+
+def east_asian_charset(lang: str) -> str:
+    """Return the charset of the East Asian face for a run language: Big5 for Traditional, else GB2312."""
+    return CJK_CHARSETS.get(lang, GB2312_CHARSET)
 
 A_NS = "http://schemas.openxmlformats.org/drawingml/2006/main"
 
@@ -75,12 +86,23 @@ class RunStyle:
     color: str | None = None
     bold: bool = False
     italic: bool = False
+    lang: str = LANG
+    """The run's language (``en-US``, ``zh-CN``, ``zh-TW``): spelling, line breaking and font choice follow it."""
+
+
+@dataclass(frozen=True)
+class ThemeFaces:
+    """The theme's faces for one role: Latin, and the Simplified and Traditional Chinese faces."""
+
+    latin: str
+    hans: str
+    hant: str
 
 
 def style_run_properties(rpr, style: RunStyle) -> None:
     """Set language, size, weight, colour and both typefaces on an ``a:rPr`` (or ``a:endParaRPr``/``a:defRPr``)."""
-    rpr.set("lang", LANG)
-    rpr.set("altLang", ALT_LANG)
+    rpr.set("lang", style.lang)
+    rpr.set("altLang", alt_language(style.lang))
     rpr.set("sz", str(round(style.size_pt * 100)))
     rpr.set("b", "1" if style.bold else "0")
     rpr.set("i", "1" if style.italic else "0")
@@ -91,7 +113,8 @@ def style_run_properties(rpr, style: RunStyle) -> None:
         fill = _replace_child(rpr, "a:solidFill", _RPR_ORDER)
         etree.SubElement(fill, qn("a:srgbClr"), val=style.color.lstrip("#").upper())
     _replace_child(rpr, "a:latin", _RPR_ORDER, typeface=style.latin)
-    _replace_child(rpr, "a:ea", _RPR_ORDER, typeface=style.east_asian, charset=CJK_CHARSET)
+    _replace_child(rpr, "a:ea", _RPR_ORDER, typeface=style.east_asian,
+                   charset=east_asian_charset(style.lang))
     # The complex-script face too, so that no slot is left to a viewer's default.
     _replace_child(rpr, "a:cs", _RPR_ORDER, typeface=style.latin)
 
@@ -238,16 +261,17 @@ def set_theme_colors(theme_xml: bytes, colors: dict[str, str]) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def set_theme_fonts(theme_xml: bytes, major: tuple[str, str], minor: tuple[str, str]) -> bytes:
-    """Return the theme part with heading (major) and body (minor) fonts set as (latin, East Asian) pairs.
+def set_theme_fonts(theme_xml: bytes, major: ThemeFaces, minor: ThemeFaces) -> bytes:
+    """Return the theme part with heading (major) and body (minor) fonts set from the theme's faces.
 
-    The Simplified Chinese script entry (``Hans``) names the East Asian face too, replacing the
-    SimSun-style defaults that make viewers draw Chinese in a serif fallback.
+    The Latin face is ``a:latin``, the Simplified Chinese face ``a:ea``; the script entries ``Hans``
+    and ``Hant`` name the Simplified and Traditional faces, replacing the SimSun-style defaults that
+    make viewers draw Chinese in a serif fallback.
     """
     root = etree.fromstring(theme_xml)
     scheme = root.find(f".//{{{A_NS}}}fontScheme")
     scheme.set("name", "kzreport")
-    for tag, (latin, east_asian) in (("majorFont", major), ("minorFont", minor)):
+    for tag, faces in (("majorFont", major), ("minorFont", minor)):
         collection = scheme.find(f"{{{A_NS}}}{tag}")
         for child in list(collection):
             if child.tag in {f"{{{A_NS}}}latin", f"{{{A_NS}}}ea", f"{{{A_NS}}}cs"}:
@@ -255,10 +279,11 @@ def set_theme_fonts(theme_xml: bytes, major: tuple[str, str], minor: tuple[str, 
             elif child.tag == f"{{{A_NS}}}font" and child.get("script") in ("Hans", "Hant", "Jpan", "Hang"):
                 collection.remove(child)
         collection.insert(0, etree.Element(f"{{{A_NS}}}cs", typeface=""))
-        collection.insert(0, etree.Element(f"{{{A_NS}}}ea", typeface=east_asian, charset=CJK_CHARSET))
-        collection.insert(0, etree.Element(f"{{{A_NS}}}latin", typeface=latin))
+        collection.insert(0, etree.Element(f"{{{A_NS}}}ea", typeface=faces.hans, charset=GB2312_CHARSET))
+        collection.insert(0, etree.Element(f"{{{A_NS}}}latin", typeface=faces.latin))
         # script fonts follow latin/ea/cs
-        collection.insert(3, etree.Element(f"{{{A_NS}}}font", script="Hans", typeface=east_asian))
+        collection.insert(3, etree.Element(f"{{{A_NS}}}font", script="Hant", typeface=faces.hant))
+        collection.insert(3, etree.Element(f"{{{A_NS}}}font", script="Hans", typeface=faces.hans))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
@@ -266,7 +291,7 @@ def set_default_language(element) -> None:
     """Set ``lang``/``altLang`` on every default run property (``a:defRPr``) under ``element``."""
     for def_rpr in element.iter(qn("a:defRPr")):
         def_rpr.set("lang", LANG)
-        def_rpr.set("altLang", ALT_LANG)
+        def_rpr.set("altLang", alt_language(LANG))
 
 
 def set_text_style_color(master_element, style_name: str, scheme_color: str) -> None:

@@ -19,6 +19,7 @@ from .fsutil import clean_stale_temporaries, commit, display_path
 
 if TYPE_CHECKING:
     from .errors import InputError
+    from .i18n import Words
     from .model import Brief
     from .theme import Theme
 
@@ -58,6 +59,21 @@ class Project:
         return InputError([Problem(display_path(self.source_path), line, column, format_path(loc), message)])
 
     @property
+    def words(self) -> "Words":
+        """Return the interface words of the brief's language (the user's catalog overrides on top)."""
+        from .i18n import words_for
+
+        return words_for(self.source, self.options.templates_dir)
+
+    @property
+    def article_words(self) -> "Words":
+        """Return the words of the article's language: its passages are quoted in its quotation marks."""
+        from .i18n import Words
+
+        meta = self.source.meta
+        return Words(meta.article_language or meta.language, self.options.templates_dir)
+
+    @property
     def stem(self) -> str:
         """Return the name the outputs take: the source file's stem."""
         return self.source_path.stem
@@ -93,7 +109,10 @@ class Reporter:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        """Time a stage and report it."""
+        """Time a stage and report it (its name made safe for a terminal: it may hold a file name)."""
+        from .errors import terminal_safe
+
+        name = terminal_safe(name, one_line=True)
         if self.interactive:
             self.stream.write(f"\r\033[K· {name} …")
             self.stream.flush()
@@ -144,7 +163,10 @@ def load_project(source_path: Path, options: BuildOptions, reporter: Reporter) -
 
 def build(sources: list[Path], options: BuildOptions, reporter: Reporter | None = None) -> list[Path]:
     """Build every requested format of every source; return the paths written."""
+    from .reproducible import source_date_epoch
+
     reporter = reporter or Reporter()
+    source_date_epoch()  # a bad SOURCE_DATE_EPOCH is an option error for every format, before any work
     projects = [load_project(path, options, reporter) for path in sources]
     builders = [builder_class(fmt)() for fmt in ordered_formats(options.formats)]
     feeders = [b for b in builders if b.feeds_others]
@@ -163,7 +185,7 @@ def build(sources: list[Path], options: BuildOptions, reporter: Reporter | None 
     written = _merged_outputs(projects)
     with reporter.stage("write"):
         clean_stale_temporaries(options.out_dir)
-        commit(written)
+        commit(written, root=options.out_dir)
     for path in written:
         reporter.info(f"wrote {display_path(path)}")
     return list(written)

@@ -7,7 +7,16 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, InputError, KzreportError
+from .errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, InputError, KzreportError, terminal_safe
+
+
+def say(text: object, *, file=None) -> None:
+    """Print a line with every terminal control character escaped (see ``errors.terminal_safe``).
+
+    Messages quote the user's files (YAML keys, layout names, file names); a key holding
+    ``ESC ] 0 ;`` must not retitle or clear the user's terminal.
+    """
+    print(terminal_safe(str(text)), file=file or sys.stdout)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -87,7 +96,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     reporter = Reporter(args.verbosity)
     build(args.sources or [default_source()], options, reporter)
     if args.timings:
-        print(reporter.timing_table())
+        say(reporter.timing_table())
     return EXIT_OK
 
 
@@ -102,7 +111,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             problems += exc.problems
             continue
         if args.verbosity:
-            print(f"{path}: ok ({len(brief.sections)} sections, {len(brief.all_claims())} claims)")
+            say(f"{path}: ok ({len(brief.sections)} sections, {len(brief.all_claims())} claims)")
     if problems:
         raise InputError(problems)
     return EXIT_OK
@@ -121,8 +130,8 @@ def cmd_templates(args: argparse.Namespace) -> int:
     from .export import export_templates
 
     written = export_templates(args.dir, overwrite=args.force)
-    print(f"wrote {len(written)} files to {args.dir}; build with: kzreport build --templates {args.dir} "
-          f"--theme {args.dir / 'theme.yaml'}")
+    say(f"wrote {len(written)} files to {args.dir}; build with: kzreport build --templates {args.dir} "
+        f"--theme {args.dir / 'theme.yaml'}")
     return EXIT_OK
 
 
@@ -133,7 +142,7 @@ def cmd_templates_check(args: argparse.Namespace) -> int:
 
     theme, _ = load_theme(_existing_file(args.theme, "--theme"))
     report, usable = master_report(_existing_file(args.file, "templates check"), theme)
-    print(report)
+    say(report)
     return EXIT_OK if usable else EXIT_BAD_INPUT
 
 
@@ -150,15 +159,15 @@ def main(argv: list[str] | None = None) -> int:
     except KzreportError as exc:
         if debug:
             raise
-        print(exc, file=sys.stderr)
+        say(exc, file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
-        print("kzreport: interrupted; nothing was written", file=sys.stderr)
+        say("kzreport: interrupted; nothing was written", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
         if debug:
             raise
-        print(f"kzreport: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        say(f"kzreport: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
         return EXIT_FAILURE
 
 

@@ -27,5 +27,5 @@ def export_templates(target: Path, overwrite: bool = False) -> list[Path]:
         shown = ", ".join(str(p) for p in existing[:3]) + (" …" if len(existing) > 3 else "")
         raise InputError(f"templates export: {len(existing)} file(s) already exist ({shown}); "
                          "pass --force to overwrite them")
-    commit(files)
+    commit(files, root=target)
     return list(files)

@@ -14,9 +14,18 @@ from pathlib import Path
 
 from .errors import InputError
 
-FONT_PACKAGE_HINT = ("install the Noto CJK fonts: 'apt-get install fonts-noto-cjk' on Debian/Ubuntu, "
-                     "'dnf install google-noto-sans-cjk-fonts google-noto-serif-cjk-fonts' on Fedora, "
-                     "or 'brew install --cask font-noto-sans-cjk-sc font-noto-serif-cjk-sc' on macOS")
+FONT_PACKAGE_HINT = ("install the Noto fonts: 'apt-get install fonts-noto-core fonts-noto-cjk' on Debian/Ubuntu, "
+                     "'dnf install google-noto-sans-fonts google-noto-serif-fonts google-noto-sans-cjk-fonts "
+                     "google-noto-serif-cjk-fonts' on Fedora, or the Noto families from Homebrew casks on macOS")
+
+# Which Debian package holds fonts for a character, by Unicode range (first match wins).
+PACKAGES_BY_RANGE = (
+    ((0x1F000, 0x1FAFF), "fonts-noto-color-emoji"),
+    ((0x2E80, 0x9FFF), "fonts-noto-cjk"), ((0xAC00, 0xD7AF), "fonts-noto-cjk"), ((0xF900, 0xFAFF), "fonts-noto-cjk"),
+    ((0xFE30, 0xFE4F), "fonts-noto-cjk"), ((0xFF00, 0xFFEF), "fonts-noto-cjk"), ((0x20000, 0x3FFFF), "fonts-noto-cjk"),
+)
+DEFAULT_PACKAGE = "fonts-noto-core"
+"""Latin, Greek, Cyrillic and most other scripts."""
 
 
 @dataclass(frozen=True)
@@ -58,22 +67,61 @@ def _cmap(face: FontFace) -> frozenset[int]:
         return frozenset(font.getBestCmap())
 
 
+def _drawn(ch: str) -> bool:
+    """Return whether a character needs a glyph (not white space, a control or a format character)."""
+    import unicodedata
+
+    return not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp", "Zs", "Co", "Cn", "Cs")
+
+
 def missing_characters(text: str, families: list[str]) -> set[str]:
     """Return the characters of ``text`` that none of the installed ``families`` can draw."""
     faces = [face for f in families if (face := find_face(f))]
-    needed = {ch for ch in set(text) if not ch.isspace() and ord(ch) >= 0x20}
+    needed = {ch for ch in set(text) if _drawn(ch)}
     for face in faces:
         needed = {ch for ch in needed if ord(ch) not in _cmap(face)}
     return needed
 
 
+def package_for(ch: str) -> str:
+    """Return the Debian package that holds a font for the character."""
+    code = ord(ch)
+    return next((package for (low, high), package in PACKAGES_BY_RANGE if low <= code <= high), DEFAULT_PACKAGE)
+
+
+@cache
+def installed_family_with(ch: str) -> str | None:
+    """Return an installed font family that has the character (fontconfig's answer), or None."""
+    try:
+        out = subprocess.run(["fc-list", f":charset={ord(ch):x}", "family"], capture_output=True, text=True,
+                             timeout=20, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    families = sorted(line.split(",")[0].strip() for line in out.splitlines() if line.strip())
+    return families[0] if families else None
+
+
+def coverage_hint(missing: set[str]) -> str:
+    """Return what to do about characters no theme font has: a family that has them, or the package to install."""
+    chars = sorted(missing)[:5]
+    installed = {ch: installed_family_with(ch) for ch in chars}
+    have = sorted({f for f in installed.values() if f})
+    packages = sorted({package_for(ch) for ch, family in installed.items() if not family})
+    hints = []
+    if have:
+        hints.append(f"add an installed family that has them to the theme's fonts (e.g. {', '.join(have)})")
+    if packages:
+        hints.append(f"install {' and '.join(packages)} (Debian/Ubuntu: apt-get install {' '.join(packages)})")
+    return "; ".join(hints)
+
+
 def require_coverage(text: str, families: list[str], what: str) -> None:
-    """Raise InputError naming the font package when the fonts lack a character of ``text``."""
+    """Raise InputError naming a family or package that has the characters the fonts lack."""
     if not any(find_face(f) for f in families):
         raise InputError(f"{what}: none of the fonts {', '.join(families)} is installed; {FONT_PACKAGE_HINT}")
     missing = missing_characters(text, families)
     if missing:
         sample = "".join(sorted(missing)[:20])
         codes = ", ".join(f"U+{ord(c):04X}" for c in sorted(missing)[:5])
-        raise InputError(f"{what}: no installed font among {', '.join(families)} has the characters "
-                         f"{sample!r} ({codes}); {FONT_PACKAGE_HINT}, or use a theme font that has them")
+        raise InputError(f"{what}: no font among {', '.join(families)} has the characters "
+                         f"{sample!r} ({codes}); {coverage_hint(missing)}")

@@ -23,6 +23,8 @@ from .fsutil import display_path
 
 MAX_SOURCE_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 32
+MAX_NODES = 50_000
+"""Values a source may hold: far above any brief, and a bound on the time validation takes."""
 _NULLS = {"", "~", "null", "Null", "NULL"}
 
 Loc = tuple[str | int, ...]
@@ -52,18 +54,13 @@ class _Located:
         return self.values.get(loc, (1, 1))
 
 
-def read_text(path: Path, what: str = "source") -> str:
-    """Return the file's text, refusing directories, oversized files and bad UTF-8."""
+def read_text(path: Path, what: str = "source", roots: list[Path] | None = None) -> str:
+    """Return the file's text, refusing files outside ``roots`` (when given), non-regular files (FIFOs,
+    devices, folders), oversized files and bad UTF-8."""
+    from .fsutil import read_checked
+
     name = str(path)
-    try:
-        if path.is_dir():
-            raise InputError([Problem(name, 0, 0, "", f"is a directory, not a {what} file")])
-        with path.open("rb") as f:
-            data = f.read(MAX_SOURCE_BYTES + 1)
-    except OSError as exc:
-        raise InputError([Problem(name, 0, 0, "", f"cannot read {what}: {exc.strerror or exc}")]) from None
-    if len(data) > MAX_SOURCE_BYTES:
-        raise InputError([Problem(name, 0, 0, "", f"{what} is larger than {MAX_SOURCE_BYTES // 1024 // 1024} MiB")])
+    data = read_checked(path, roots=roots, max_bytes=MAX_SOURCE_BYTES, what=what)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -95,7 +92,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, _Located]:
         raise InputError([Problem(file, line, col, "", f"YAML syntax: {exc.problem or exc.context}")]) from None
     except YAMLError as exc:
         raise InputError([Problem(file, 0, 0, "", f"YAML: {exc}")]) from None
-    except _TooDeep:
+    except _TooLarge:
         raise InputError(located.problems) from None
     except RecursionError:
         raise InputError([Problem(file, 0, 0, "", "YAML nested too deeply")]) from None
@@ -129,13 +126,16 @@ def _read_node(event: Any, events: Iterator[Any], loc: Loc, located: _Located, d
     from ruamel.yaml import events as ev
 
     located.values[loc] = (event.start_mark.line + 1, event.start_mark.column + 1)
+    if len(located.values) > MAX_NODES:
+        located.problem(loc, f"the file holds more than {MAX_NODES:,} values; split it into several briefs")
+        raise _TooLarge
     if isinstance(event, ev.AliasEvent) or getattr(event, "anchor", None):
         located.problem(loc, "YAML anchors and aliases are not allowed; write the value out")
     if getattr(event, "tag", None) is not None:
         located.problem(loc, f"YAML tags are not allowed (found {event.tag!s})")
     if depth > MAX_DEPTH:
         located.problem(loc, f"nested deeper than {MAX_DEPTH} levels")
-        raise _TooDeep
+        raise _TooLarge
     if isinstance(event, ev.ScalarEvent):
         return None if event.style is None and event.value in _NULLS else _scalar_text(event)
     if isinstance(event, ev.SequenceStartEvent):
@@ -149,8 +149,10 @@ def _read_node(event: Any, events: Iterator[Any], loc: Loc, located: _Located, d
     return None
 
 
-_CJK = r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f\u201c\u201d\u2018\u2019]"
-_CJK_PUNCT = r"[\u3000-\u303f\uff00-\uffef\u201c\u201d\u2018\u2019\u2014\u2026]"
+# Quotation marks, dashes and ellipses serve both scripts: a fold next to one goes only when the other
+# side is Chinese too, so that English keeps its space after a closing quotation mark.
+_CJK = r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f\u201c\u201d\u2018\u2019\u2014\u2026]"
+_CJK_PUNCT = r"[\u3000-\u303f\uff00-\uffef]"
 _FOLDED_BREAK_BETWEEN_CJK = re.compile(rf"(?<={_CJK})\a? (?={_CJK})|(?<={_CJK_PUNCT})\a? |\a? (?={_CJK_PUNCT})")
 
 
@@ -197,8 +199,8 @@ def _read_mapping(events: Iterator[Any], loc: Loc, located: _Located, depth: int
     return mapping
 
 
-class _TooDeep(Exception):
-    """The document nests deeper than MAX_DEPTH; reading stops there."""
+class _TooLarge(Exception):
+    """The document nests deeper than MAX_DEPTH or holds more than MAX_NODES values; reading stops there."""
 
 
 # --- text rules -------------------------------------------------------------------
@@ -210,7 +212,8 @@ def _bad_character(text: str) -> str | None:
         code = ord(ch)
         if ch in "\t\n\r":
             continue
-        if code < 0x20 or 0x7F <= code < 0xA0 or code in (0xFFFE, 0xFFFF) or 0xD800 <= code <= 0xDFFF:
+        if (code < 0x20 or 0x7F <= code < 0xA0 or 0xD800 <= code <= 0xDFFF or 0xFDD0 <= code <= 0xFDEF
+                or code & 0xFFFE == 0xFFFE):
             name = unicodedata.name(ch, "control character" if code < 0xD800 else "non-character")
             return f"U+{code:04X} ({name}) at character {i + 1}"
     return None
@@ -263,13 +266,24 @@ def fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
     return list(tp.model_fields) if isinstance(tp, type) and issubclass(tp, BaseModel) else []
 
 
+RENAMED_FIELDS = {"name_en": "alt_name", "cjk": "hans", "cjk_fallbacks": "fallbacks"}
+"""Fields of earlier versions of the format, and what they are called now."""
+RENAMED_VALUES = {"oil": "crude_oil", "disrupted_2022": "disrupted (with since: 2022)",
+                  "field": "oil_field or gas_field", "terminal": "oil_terminal or lng_terminal"}
+"""Values of earlier versions of the format, and what to write now."""
+
+
 def _message(error: dict, model: type[BaseModel]) -> str:
     """Return a pydantic error as a short message with a hint where one helps."""
     kind, loc = error["type"], error["loc"]
     if kind == "missing":
         return "field required"
+    if kind == "literal_error" and isinstance(error.get("input"), str) and error["input"] in RENAMED_VALUES:
+        return f"{error['msg'][:1].lower()}{error['msg'][1:]}; {error['input']!r} is now {RENAMED_VALUES[error['input']]}"
     if kind == "extra_forbidden":
         known = fields_at(model, loc[:-1])
+        if loc[-1] in RENAMED_FIELDS and RENAMED_FIELDS[loc[-1]] in known:
+            return f"unknown field; it is now called {RENAMED_FIELDS[loc[-1]]!r}"
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f"; known fields: {', '.join(known)}"
         return f"unknown field{hint}"

@@ -45,6 +45,28 @@ def _yaml_bool(value: object) -> object:
 Text = Annotated[str, AfterValidator(_strip_nonempty)]
 """Non-empty text; surrounding white space is dropped."""
 
+URL_SCHEMES = ("http", "https", "mailto")
+
+
+def _web_address(value: str) -> str:
+    """Return an absolute http, https or mailto address; refuse anything a reader's viewer could run or open locally."""
+    from urllib.parse import urlsplit
+
+    value = _strip_nonempty(value)
+    if any(ch.isspace() or ord(ch) < 0x20 or ch == "\\" for ch in value):
+        raise ValueError("must be a web address without spaces or backslashes")
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in URL_SCHEMES:
+        raise ValueError(f"must be an absolute web address starting with {', '.join(s + ':' for s in URL_SCHEMES)} "
+                         f"(found {value[:40]!r})")
+    if parts.scheme.lower() != "mailto" and not parts.hostname:
+        raise ValueError("must name a host, as in https://example.org/page")
+    return value
+
+
+WebAddress = Annotated[str, AfterValidator(_web_address)]
+"""An absolute ``http``, ``https`` or ``mailto`` address: what a reader may follow from the PDF."""
+
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 DATE_PATTERN = r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$"
 COUNTRY_PATTERN = r"^[A-Z]{3}$"
@@ -90,12 +112,19 @@ class ImageCredit(Model):
     credit: Text | None = None
 
 
+LANGUAGES = ("zh-Hans", "zh-Hant", "en")
+"""The BCP 47 tags a brief may be written in: every interface word, date and font follows from it."""
+
+
 class Meta(Model):
     title: Text
     short_title: Text
     """For running heads and footers."""
     subtitle: Text | None = None
-    language: Literal["zh-Hans"] = "zh-Hans"
+    language: Literal[LANGUAGES] = "zh-Hans"  # type: ignore[valid-type]
+    """The brief's language: every word kzreport writes, its dates and its fonts follow it."""
+    article_language: Literal[LANGUAGES] | None = None  # type: ignore[valid-type]
+    """The article's language, where it differs: its passages are quoted in it, with a ``translation``."""
     date: PartialDate
     """When the article was published, as precisely as known."""
     date_note: Text | None = None
@@ -128,7 +157,9 @@ class Claim(Model):
     """A shorter form for slides, when the full claim is long."""
     evidence: list[Evidence] = Field(min_length=1)
     passage: Text
-    """A short verbatim quote of the article."""
+    """A short verbatim quote of the article, in the article's language."""
+    translation: Text | None = None
+    """The passage in the brief's language, where the article is in another one."""
     detail: Text | None = None
     """Fuller explanation, for speaker notes and the PDF's notes."""
     notes: list[Key] = []
@@ -145,6 +176,8 @@ class Judgment(Model):
 class Section(Model):
     id: Key
     title: Text
+    short: Text | None = None
+    """A shorter title for slides and running heads, when the title is long."""
     summary: Text
     """What the section argues, in a paragraph: the presenter's notes draw on it."""
     headline: Claim
@@ -167,7 +200,10 @@ class KeyFigure(Model):
     label: Text
     value: Number | None = None
     """The number; null where the article gives a comparison, not a number."""
-    qualifier: Literal["exact", "about", "more_than", "less_than", "comparison"] = "exact"
+    qualifier: Literal["exact", "about", "more_than", "less_than", "up_to", "at_least", "range",
+                       "comparison"] = "exact"
+    value_max: Number | None = None
+    """The upper end, with ``qualifier: range`` (``value`` is the lower end)."""
     display: Text
     """How the number is written, e.g. ``约43%`` or ``超过1900万``."""
     unit: Text | None = None
@@ -175,12 +211,17 @@ class KeyFigure(Model):
     shows: Text
     """What the number shows, in one line."""
     passage: Text
+    translation: Text | None = None
     sources: list[Key] = [ARTICLE_KEY]
+
+
+ChartValue = Annotated[float, Field(ge=-1e12, le=1e12, allow_inf_nan=False)]
+"""A value a chart can draw: finite, and within ±10¹² (scale the unit for larger numbers)."""
 
 
 class ChartSeries(Model):
     name: Text
-    values: list[Number | None]
+    values: list[ChartValue | None]
     """One value per category; null where the source gives none."""
     color: Literal["primary", "accent", "accent2", "muted", "light"] = "primary"
 
@@ -210,6 +251,7 @@ class TimelineEvent(Model):
     title: Text
     text: Text
     passage: Text | None = None
+    translation: Text | None = None
     sources: list[Key] = [ARTICLE_KEY]
     notes: list[Key] = []
 
@@ -217,9 +259,11 @@ class TimelineEvent(Model):
 class Actor(Model):
     id: Key
     name: Text
-    name_en: Text | None = None
+    alt_name: Text | None = None
+    """The name in another language or script (Токаев, Tokayev)."""
     role: Text
     passage: Text
+    translation: Text | None = None
 
 
 class Quote(Model):
@@ -232,6 +276,7 @@ class Quote(Model):
     """True where the article reports the words rather than quoting them."""
     context: Text | None = None
     passage: Text
+    translation: Text | None = None
     sources: list[Key] = [ARTICLE_KEY]
 
 
@@ -246,11 +291,18 @@ class Waypoint(Model):
     """True where the coordinates are an estimate with no source."""
 
 
+PLACE_KINDS = ("capital", "city", "oil_field", "gas_field", "oil_terminal", "lng_terminal", "refinery", "port",
+               "border_crossing", "compressor_station", "incident_site")
+ROUTE_KINDS = ("crude_oil", "oil_products", "gas", "lng_shipping", "tanker", "rail", "road", "power_line", "other")
+ROUTE_STATUSES = ("operating", "disrupted", "damaged", "halted", "under_construction", "planned", "cancelled")
+
+
 class Place(Model):
     id: Key
     name: Text
-    name_en: Text | None = None
-    kind: Literal["capital", "city", "field", "terminal", "port", "border_crossing"]
+    alt_name: Text | None = None
+    """The name in another language or script, shown in the popup."""
+    kind: Literal[PLACE_KINDS]  # type: ignore[valid-type]
     lat: Latitude
     lon: Longitude
     estimated: Flag = False
@@ -260,17 +312,28 @@ class Place(Model):
 
 
 class Pipeline(Model):
+    """A route: a pipeline, a shipping lane, a railway, a power line."""
+
     id: Key
     name: Text
-    name_en: Text
-    kind: Literal["oil", "gas", "tanker"]
-    status: Literal["operating", "disrupted_2022", "planned"]
+    alt_name: Text | None = None
+    kind: Literal[ROUTE_KINDS]  # type: ignore[valid-type]
+    label: Text | None = None
+    """What the route is, in the legend, with ``kind: other`` (a conveyor belt)."""
+    status: Literal[ROUTE_STATUSES] = "operating"  # type: ignore[valid-type]
+    since: PartialDate | None = None
+    """When the status began (disrupted since 2022-03)."""
+    until: PartialDate | None = None
+    """When the status ended, where it has."""
+    status_note: Text | None = None
+    """What the source says of the status, in a line (repeated stoppages at the terminal)."""
     waypoints: list[Waypoint] = Field(min_length=2)
     capacity: Text | None = None
     length_km: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
     years: Text | None = None
     owners: Text | None = None
     disruptions: list[Text] = []
+    """Dated interruptions, one line each."""
     note: Text | None = None
     sources: list[Key] = Field(min_length=1)
 
@@ -313,7 +376,7 @@ class Source(Model):
     title: Text
     publisher: Text | None = None
     date: Text | None = None
-    url: Text | None = None
+    url: WebAddress | None = None
     note: Text | None = None
 
 
@@ -428,9 +491,15 @@ def cross_reference_problems(brief: Brief) -> list[tuple[Loc, str]]:
     for i, chart in enumerate(brief.charts):
         problems += _unknown(chart.figures, tables["figures"], ("charts", i, "figures"), "figure")
         for si, series in enumerate(chart.series):
+            if chart.kind == "stacked_bar" and any(v is not None and v < 0 for v in series.values):
+                problems.append((("charts", i, "series", si, "values"),
+                                 "a stacked bar shows parts of a whole: values must not be negative "
+                                 "(use kind: bar for values below zero)"))
             if len(series.values) != len(chart.categories):
                 problems.append((("charts", i, "series", si, "values"),
                                  f"has {len(series.values)} values for {len(chart.categories)} categories"))
+    for i, figure in enumerate(brief.figures):
+        problems += _range_problems(figure, ("figures", i))
     for i, event in enumerate(brief.timeline):
         problems += _unknown(event.notes, notes, ("timeline", i, "notes"), "note")
     actors = {a.id for a in brief.actors}
@@ -442,8 +511,42 @@ def cross_reference_problems(brief: Brief) -> list[tuple[Loc, str]]:
             problems += _unknown(place.sources, sources, ("maps", mi, "places", pi, "sources"), "source")
         for pi, line in enumerate(spec.pipelines):
             problems += _unknown(line.sources, sources, ("maps", mi, "pipelines", pi, "sources"), "source")
-        if spec.bounds.south >= spec.bounds.north or spec.bounds.west >= spec.bounds.east:
+            problems += _route_problems(line, ("maps", mi, "pipelines", pi))
+        # West greater than east is a box across the antimeridian: west: 160, east: -170 spans 30°
+        # over the 180° meridian, and its west edge is still left of its east edge on the map.
+        if spec.bounds.south >= spec.bounds.north or spec.bounds.west == spec.bounds.east:
             problems.append((("maps", mi, "bounds"), "south must be below north and west left of east"))
+        if max(abs(spec.bounds.south), abs(spec.bounds.north)) > 85:
+            problems.append((("maps", mi, "bounds"), "web maps stop at 85° north and south: keep south and north "
+                                                     "between -85 and 85"))
+        from .geo import country_codes
+
+        for ci, code in enumerate(spec.highlight):
+            if code not in country_codes():
+                problems.append((("maps", mi, "highlight", ci), f"unknown country code {code!r}; highlight takes "
+                                                                "ISO 3166-1 alpha-3 codes of the basemap such as KAZ, NOR"))
+    return problems
+
+
+def _range_problems(figure: KeyFigure, loc: Loc) -> list[tuple[Loc, str]]:
+    """Return a problem when a figure's ``value_max`` and ``qualifier: range`` do not go together."""
+    if figure.qualifier == "range":
+        if figure.value is None or figure.value_max is None:
+            return [((*loc, "value_max"), "qualifier 'range' needs both value (the lower end) and value_max")]
+        if figure.value_max < figure.value:
+            return [((*loc, "value_max"), f"is below value ({figure.value:g})")]
+    elif figure.value_max is not None:
+        return [((*loc, "value_max"), "is only for qualifier 'range'")]
+    return []
+
+
+def _route_problems(line: Pipeline, loc: Loc) -> list[tuple[Loc, str]]:
+    """Return problems of a route's label and status dates."""
+    problems = []
+    if line.kind == "other" and not line.label:
+        problems.append(((*loc, "label"), "kind 'other' needs a label saying what the route is"))
+    if line.since and line.until and line.until < line.since:
+        problems.append(((*loc, "until"), f"is before since ({line.since})"))
     return problems
 
 

@@ -1,23 +1,41 @@
 """A PowerPoint master from the user: opened defensively, and checked against kzreport's slide kinds.
 
-A user's ``.pptx`` or ``.potx`` is untrusted input. Before python-pptx sees it,
-kzreport refuses what it must not open (not a zip, truncated, a zip bomb,
-relationships to outside files or addresses, macros) with a clear error, and
-declares a ``.potx``'s main part as a presentation so that it opens.
+A user's ``.pptx`` or ``.potx`` is untrusted input, and its parts are copied into
+every deck. Before python-pptx sees it, kzreport refuses what it must not open (not a
+zip, truncated, a zip bomb, relationships to outside files or addresses) and every
+kind of active content (VBA, OLE objects, ActiveX controls, macro-enabled parts) with
+a clear error naming the part, and declares a ``.potx``'s main part as a presentation
+so that it opens. Active content is recognised the way Office finds it: by the content
+type ``[Content_Types].xml`` gives each part and by the type of every relationship, never
+by file name; OLE compound files are also recognised by their first bytes.
 """
 
 from __future__ import annotations
 
 import io
+import posixpath
 import zipfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from . import _pptx_xml as xml
 from .errors import InputError
-from .fsutil import display_path
+from .fsutil import display_path, read_checked
 
 MAX_MASTER_BYTES = 64 * 1024 * 1024
+
+# Last segment of relationship types (transitional and strict OOXML share it) that bring in code.
+ACTIVE_RELATIONSHIPS = {"vbaproject": "a VBA project", "vbaprojectsignature": "a VBA project signature",
+                        "vbaprojectsignatureagile": "a VBA project signature",
+                        "vbaprojectsignaturev3": "a VBA project signature", "oleobject": "an OLE object",
+                        "control": "an ActiveX control", "activexcontrolbinary": "an ActiveX control",
+                        "wordvbadata": "VBA data"}
+# Words in a part's content type (lower case) that mark code or an embedded object that can hold it.
+ACTIVE_CONTENT_TYPES = {"vbaproject": "a VBA project", "oleobject": "an OLE object", "activex": "an ActiveX control",
+                        "macroenabled": "a macro-enabled part"}
+OLE_COMPOUND_FILE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+RELATIONSHIPS_TYPE = "application/vnd.openxmlformats-package.relationships+xml"
 
 # Slide kinds the deck builder uses and the placeholders each needs: "title" a title, "body" idx 1.
 USED_KINDS = {"title": ("title", "body"), "agenda": ("title", "body"), "content": ("title", "body"),
@@ -27,12 +45,7 @@ USED_KINDS = {"title": ("title", "body"), "agenda": ("title", "body"), "content"
 def read_master(path: Path) -> bytes:
     """Return the bytes of a user's master, safe for python-pptx, or raise InputError saying why not."""
     name = display_path(path)
-    try:
-        if path.stat().st_size > MAX_MASTER_BYTES:
-            raise InputError(f"{name}: the deck template is larger than {MAX_MASTER_BYTES // 2**20} MiB")
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputError(f"{name}: cannot read the deck template: {error.strerror or error}") from None
+    data = read_checked(path, max_bytes=MAX_MASTER_BYTES, what="the deck template")
     problem = xml.zip_problem(data)
     if problem:
         raise InputError(f"{name}: {problem}")
@@ -49,18 +62,86 @@ def _checked_package(name: str, members: dict[str, bytes]) -> bytes:
 
     if "[Content_Types].xml" not in members or "ppt/presentation.xml" not in members:
         raise InputError(f"{name}: not a PowerPoint presentation or template (.pptx, .potx)")
-    if xml.has_macros(members):
-        raise InputError(f"{name}: the deck template holds macros (VBA); save it as a .pptx or .potx without macros")
     try:
+        active = active_content(members)
         external = xml.external_relationships(members)
     except etree.XMLSyntaxError as error:
         raise InputError(f"{name}: the deck template has a malformed part: {error}") from None
+    if active:
+        part, what = active
+        raise InputError(f"{name}: the deck template holds active content: {what} in {part}; kzreport copies the "
+                         "master into every deck, so it opens none with macros (VBA), OLE objects or ActiveX "
+                         "controls: remove it in PowerPoint and save as .pptx or .potx")
     if external:
         part, target = external[0]
         raise InputError(f"{name}: the deck template links to outside content ({part} -> {target[:120]!r}); "
                          "kzreport opens only self-contained masters: embed or remove the linked content")
     members = xml.template_as_presentation(members)
     return xml.write_zip(members, (1980, 1, 1, 0, 0, 0))
+
+
+def active_content(members: dict[str, bytes]) -> tuple[str, str] | None:
+    """Return (part, what) for the first part that holds or declares code, or None when there is none.
+
+    Raises lxml's XMLSyntaxError on a malformed ``[Content_Types].xml`` or relationship part.
+    """
+    types = _content_types(members)
+    for part, content_type in types.items():
+        for word, what in ACTIVE_CONTENT_TYPES.items():
+            if word in content_type:
+                return part, f"{what} (content type {content_type})"
+    for part, data in members.items():
+        if data.startswith(OLE_COMPOUND_FILE):
+            return part, "an OLE compound file (the container of VBA projects and OLE objects)"
+        if part.lower().endswith("vbaproject.bin"):  # Office's own name for it, even with no relationship
+            return part, "a VBA project"
+    for rels_part, data in members.items():
+        if rels_part.endswith(".rels") or types.get(rels_part) == RELATIONSHIPS_TYPE:
+            found = _active_relationship(rels_part, data)
+            if found:
+                return found
+    return None
+
+
+@cache
+def _parser():
+    """Return an lxml parser for untrusted parts: no entities, no DTD, no network, no huge trees."""
+    from lxml import etree
+
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
+
+
+def _content_types(members: dict[str, bytes]) -> dict[str, str]:
+    """Return the content type (lower case) of every member, from its Override or its extension's Default."""
+    from lxml import etree
+
+    root = etree.fromstring(members["[Content_Types].xml"], _parser())
+    defaults, overrides = {}, {}
+    for element in root:
+        if not isinstance(element.tag, str):  # comments and processing instructions
+            continue
+        tag = etree.QName(element).localname
+        if tag == "Default":
+            defaults[element.get("Extension", "").lower()] = element.get("ContentType", "").lower()
+        elif tag == "Override":
+            overrides[element.get("PartName", "").lstrip("/").lower()] = element.get("ContentType", "").lower()
+    # Part names are case-insensitive in OPC (ECMA-376 part 2, 6.2.2.3).
+    return {name: overrides.get(name.lower(), defaults.get(name.rsplit(".", 1)[-1].lower(), ""))
+            for name in members if not name.endswith("/")}
+
+
+def _active_relationship(rels_part: str, data: bytes) -> tuple[str, str] | None:
+    """Return (target part, what) of the first relationship in ``rels_part`` whose type brings in code."""
+    from lxml import etree
+
+    source_dir = posixpath.dirname(posixpath.dirname(rels_part))  # "ppt/slides/_rels/x.rels" -> "ppt/slides"
+    for rel in etree.fromstring(data, _parser()):
+        kind = rel.get("Type", "").rstrip("/").rsplit("/", 1)[-1].lower()
+        if kind in ACTIVE_RELATIONSHIPS:
+            target = rel.get("Target", "")
+            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(source_dir, target))
+            return part, f"{ACTIVE_RELATIONSHIPS[kind]} (relationship {rel.get('Type')} from {rels_part})"
+    return None
 
 
 def open_master(path: Path):

@@ -31,11 +31,20 @@ class Colors(Model):
 
 
 class MapColors(Model):
-    oil: Color = "#C8553D"
+    """The maps' colours: one per kind of route (a route's status is its dash pattern, so its kind's
+    colour stays visible), the casing under routes, and the basemap's land, water, borders and labels."""
+
+    crude_oil: Color = "#C8553D"
+    oil_products: Color = "#8F5AA8"
     gas: Color = "#2A9D8F"
+    lng_shipping: Color = "#1F6FB2"
     tanker: Color = "#E0A526"
-    disrupted: Color = "#8E1B2B"
-    planned: Color = "#9AA5B1"
+    rail: Color = "#4A4E57"
+    road: Color = "#9C6B30"
+    power_line: Color = "#D6336C"
+    other: Color = "#6B7785"
+    casing: Color = "#FFFFFF"
+    """Drawn under every route, wider than it: keeps routes readable over borders, and shows in dash gaps."""
     land: Color = "#F4F1EA"
     highlight: Color = "#F7E6BF"
     water: Color = "#D4E4EE"
@@ -43,15 +52,42 @@ class MapColors(Model):
     label: Color = "#1F2933"
 
 
-class FontPair(Model):
+SCRIPTS = ("latin", "hans", "hant")
+
+
+class FontFaces(Model):
+    """The families of one role (headings or body), one per script."""
+
     latin: Text
-    cjk: Text
+    """Latin, Greek and Cyrillic text (needs Latin Extended for names such as Świnoujście)."""
+    hans: Text
+    """Simplified Chinese."""
+    hant: Text
+    """Traditional Chinese."""
 
 
 class Fonts(Model):
-    heading: FontPair = FontPair(latin="Noto Sans CJK SC", cjk="Noto Sans CJK SC")
-    body: FontPair = FontPair(latin="Noto Serif CJK SC", cjk="Noto Serif CJK SC")
-    cjk_fallbacks: list[Text] = ["Source Han Sans SC", "PingFang SC", "Microsoft YaHei"]
+    heading: FontFaces = FontFaces(latin="Noto Sans", hans="Noto Sans CJK SC", hant="Noto Sans CJK TC")
+    body: FontFaces = FontFaces(latin="Noto Serif", hans="Noto Serif CJK SC", hant="Noto Serif CJK TC")
+    fallbacks: list[Text] = ["Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "DejaVu Sans"]
+    """Tried in order after the role's three faces, for any character they lack."""
+
+    def stack(self, role: str, script: str) -> list[str]:
+        """Return the families that set text of ``script`` in ``role``, in the order they are tried.
+
+        The script's own face comes first, so a Chinese brief keeps full-width punctuation from its
+        CJK face and an English brief sets Latin text in its Latin face; the other faces follow for
+        the characters it lacks (a Chinese passage in an English brief, Świnoujście in a Chinese one).
+        """
+        faces = getattr(self, role)
+        order = {"latin": (faces.latin, faces.hans, faces.hant), "hans": (faces.hans, faces.latin, faces.hant),
+                 "hant": (faces.hant, faces.latin, faces.hans)}[script]
+        return list(dict.fromkeys([*order, *self.fallbacks]))
+
+    def east_asian(self, role: str, script: str) -> str:
+        """Return the CJK face of a role for a script: Traditional for ``hant``, Simplified otherwise."""
+        faces = getattr(self, role)
+        return faces.hant if script == "hant" else faces.hans
 
 
 class Theme(Model):
@@ -90,21 +126,21 @@ MAX_LOGO_BYTES = 8 * 1024 * 1024
 def read_logo(theme: Theme, theme_dir: Path | None) -> tuple[bytes, str] | None:
     """Return the theme's logo and its MIME type, read from beside the theme file (None when it has none).
 
-    Raises InputError when the logo is not an SVG, PNG or JPEG file inside the theme's folder.
+    Raises InputError when the logo is not an SVG, PNG or JPEG regular file of at most 8 MiB
+    inside the theme's folder once symlinks are resolved (a FIFO or /dev/zero would hang the build).
     """
+    import os
+
     from .errors import InputError
+    from .fsutil import read_checked
     from .resources import mime_type, templates_dir
 
     if not theme.logo:
         return None
     base = (theme_dir or templates_dir()).resolve()
-    path = (base / theme.logo).resolve()
-    mime = mime_type(path)
-    if not path.is_relative_to(base) or mime not in LOGO_TYPES:
+    path = base / theme.logo
+    data = read_checked(path, roots=[base], max_bytes=MAX_LOGO_BYTES, what="the theme's logo")
+    mime = mime_type(Path(os.path.realpath(path)))
+    if mime not in LOGO_TYPES:
         raise InputError(f"theme: logo {theme.logo!r} must be an SVG, PNG or JPEG file in the theme's folder")
-    try:
-        if path.stat().st_size > MAX_LOGO_BYTES:
-            raise InputError(f"theme: logo {theme.logo!r} is larger than 8 MiB")
-        return path.read_bytes(), mime
-    except OSError as error:
-        raise InputError(f"theme: cannot read logo {theme.logo!r}: {error.strerror}") from None
+    return data, mime

@@ -14,7 +14,11 @@ from lxml import etree
 from pptx import Presentation
 
 from kzreport.build import BuildOptions, Reporter, load_project
-from kzreport.builders.deck import CONTINUED, NO_MAP_TEXT, DeckBuilder, render_deck
+from kzreport.builders.deck import DeckBuilder, render_deck
+from kzreport.i18n import Words
+
+CONTINUED = Words("zh-Hans")("continued")
+NO_MAP_TEXT = Words("zh-Hans")("map_not_drawn")
 from kzreport.errors import InputError
 from kzreport.resources import default_source
 from kzreport.textfit import EMU_PER_PT, MIN_BODY_PT, MIN_TITLE_PT, metrics, wrap_lines
@@ -80,9 +84,11 @@ maps:
     pipelines:
       - id: cpc
         name: CPC管道
-        name_en: CPC
-        kind: oil
-        status: disrupted_2022
+        alt_name: CPC
+        kind: crude_oil
+        status: disrupted
+        since: 2022-03
+        until: 2022-08
         sources: [article]
         waypoints: [{name: 田吉兹, lat: 46.1, lon: 53.4}, {name: 新罗西斯克, lat: 44.7, lon: 37.8}]
 timeline:
@@ -158,8 +164,9 @@ def test_template_theme_carries_colours_and_east_asian_fonts():
     for tag in ("majorFont", "minorFont"):
         fonts = theme.find(f".//{A}{tag}")
         assert fonts.find(f"{A}ea").get("typeface") == "Noto Sans CJK SC"
-        assert fonts.find(f"{A}latin").get("typeface") == "Noto Sans CJK SC"
+        assert fonts.find(f"{A}latin").get("typeface") == "Noto Sans"
         assert fonts.find(f"{A}font[@script='Hans']").get("typeface") == "Noto Sans CJK SC"
+        assert fonts.find(f"{A}font[@script='Hant']").get("typeface") == "Noto Sans CJK TC"
 
 
 def test_template_script_is_reproducible_and_matches_the_committed_template(tmp_path):
@@ -348,7 +355,7 @@ def test_map_picture_fills_the_area_with_its_aspect_and_alt_text(rich):
     assert fills_height or fills_width, "the image fills the content area in one direction"
     assert abs((picture.left + picture.width / 2) - (title.left + title.width / 2)) <= 2, "centred"
     text = " ".join(shape.text_frame.text for shape in slide.shapes if shape.has_text_frame)
-    assert "向西的管道经过俄国。" in text and "Natural Earth" in text and "石油管道" in text
+    assert "向西的管道经过俄国。" in text and "Natural Earth" in text and "原油管道" in text
 
 
 def test_map_slide_without_an_image_says_so(tmp_path):

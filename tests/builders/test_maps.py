@@ -39,7 +39,7 @@ def hostile_source(tmp_path) -> Path:
     """Return the maps fixture with a script-injecting pipeline name and a template-literal place name."""
     text = (FIXTURES / "maps.yaml").read_text(encoding="utf-8")
     text = text.replace("name: 跨里海油轮航线", "name: '" + HOSTILE_LINE + "'", 1)
-    text = text.replace("name: 阿特劳, name_en: Atyrau", "name: '" + HOSTILE_PLACE.replace("'", "''") + "', name_en: Atyrau", 1)
+    text = text.replace("name: 阿特劳, alt_name: Atyrau", "name: '" + HOSTILE_PLACE.replace("'", "''") + "', alt_name: Atyrau", 1)
     path = tmp_path / "hostile.yaml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -92,9 +92,10 @@ def test_html_is_reproducible(maps_source, tmp_path):
 
 def test_html_shows_the_source_text(maps_source, tmp_path):
     page = map_html(maps_source, tmp_path / "out")
-    for text in ("哈萨克斯坦", "俄罗斯", "新罗西斯克", "测试出口通道", "原油管道（2022年曾中断）", "油轮航线",
+    for text in ("哈萨克斯坦", "俄罗斯", "新罗西斯克", "测试出口通道", "原油管道（曾中断）", "油轮航线", "地点",
                  "底图：Natural Earth（公有领域）", "CPC pipeline, Tengiz–Novorossiysk"):
         assert text in page
+    assert '<html lang="zh-Hans">' in page
 
 
 def test_cached_png_is_none_for_an_unknown_map_or_an_empty_cache(maps_source, tmp_path):
@@ -107,13 +108,19 @@ def test_cached_png_is_none_for_an_unknown_map_or_an_empty_cache(maps_source, tm
 
 
 def _pixel(lat: float, lon: float, bounds) -> tuple[int, int]:
-    """Return where (lat, lon) lands in the PNG, as Leaflet's fitBounds (zoomSnap 0) places it."""
+    """Return where (lat, lon) lands in the PNG, as Leaflet's fitBounds (zoomSnap 0) places it.
+
+    Bounds across the antimeridian (west > east) are drawn from west to east + 360°.
+    """
 
     def merc(la, lo):
         return math.radians(lo), math.asinh(math.tan(math.radians(la)))
 
+    east = bounds.east + 360 if bounds.east < bounds.west else bounds.east
+    if bounds.east < bounds.west and lon < bounds.west - 90:
+        lon += 360
     x0, y0 = merc(bounds.south, bounds.west)
-    x1, y1 = merc(bounds.north, bounds.east)
+    x1, y1 = merc(bounds.north, east)
     scale = min(RASTER_VIEWPORT[0] / (x1 - x0), RASTER_VIEWPORT[1] / (y1 - y0))
     x, y = merc(lat, lon)
     px = RASTER_VIEWPORT[0] / 2 + (x - (x0 + x1) / 2) * scale
@@ -147,7 +154,7 @@ def test_build_writes_html_and_a_drawn_png(maps_source, tmp_path, map_cache):
     cpc, tanker = spec.pipelines
     # The disrupted CPC line between Astrakhan and Novorossiysk, the tanker route across the Caspian.
     mid_cpc = _pixel((cpc.waypoints[1].lat + cpc.waypoints[2].lat) / 2, (cpc.waypoints[1].lon + cpc.waypoints[2].lon) / 2, spec.bounds)
-    assert _colour_near(image, mid_cpc, theme.disrupted)
+    assert _colour_near(image, mid_cpc, theme.crude_oil)
     mid_tanker = _pixel((tanker.waypoints[0].lat + tanker.waypoints[1].lat) / 2,
                         (tanker.waypoints[0].lon + tanker.waypoints[1].lon) / 2, spec.bounds)
     assert _colour_near(image, mid_tanker, theme.tanker)
@@ -239,3 +246,212 @@ def test_two_sources_writing_one_file_differently_is_an_input_error(maps_source,
     status, _, err = cli("build", maps_source, second, "--format", "md,maps", "--out", tmp_path / "out", "--no-cache")
     assert status == 2 and "maps/routes.html" in err and "--out" in err
     assert not (tmp_path / "out").exists()
+
+
+# --- any region, any language -------------------------------------------------------------------------
+
+HAN = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def regions_project(tmp_path):
+    """Return the project of the English regions fixture."""
+    return project_for(FIXTURES / "map-regions.yaml", tmp_path / "out")
+
+
+def test_english_brief_writes_english_names_and_words(tmp_path):
+    project = regions_project(tmp_path)
+    page = render_map_html(project, project.source.map("north-sea"))
+    assert '<html lang="en">' in page
+    for text in ("Norway", "Denmark", "Germany", "United Kingdom", "Netherlands", "Crude oil pipeline (halted)",
+                 "Gas pipeline (damaged)", "Places", "halted (January 2023 – March 2023)",
+                 "damaged (since September 2022)", "Estimated positions: Draupner", "Sources: article: Test article",
+                 "Oil terminal"):
+        assert text in page, text
+    # The map's own words are English: no Han character anywhere in the page (the brief has none either).
+    assert not HAN.search(page), HAN.search(page)
+    # Latin names are set in the theme's Latin face first.
+    assert 'font-family: "Noto Sans", "Noto Sans CJK SC"' in page
+
+
+def test_every_map_of_an_english_brief_is_free_of_han(tmp_path):
+    project = regions_project(tmp_path)
+    for spec in project.source.maps:
+        assert not HAN.search(render_map_html(project, spec)), spec.id
+
+
+def test_traditional_brief_writes_traditional_names(tmp_path):
+    project = project_for(FIXTURES / "map-hant.yaml", tmp_path / "out")
+    page = render_map_html(project, project.source.maps[0])
+    assert '<html lang="zh-Hant">' in page
+    assert "俄羅斯" in page and "俄罗斯" not in page
+    assert "烏克蘭" in page and "乌克兰" not in page
+    for text in ("原油管道（曾中斷）", "地點", "曾中斷（2022年3月至2022年8月）", "長度：1,511 公里", "估計位置：",
+                 "石油碼頭（位置為估計）", "來源：w2：Caspian Pipeline Consortium"):
+        assert text in page, text
+    assert 'font-family: "Noto Sans CJK TC", "Noto Sans"' in page
+
+
+def test_simplified_popups_say_status_and_dates(maps_source, tmp_path):
+    page = map_html(maps_source, tmp_path / "out")
+    for text in ("原油管道 · 曾中断（2022年3月至2022年8月）", "运力：6,700万吨/年", "长度：1,511 公里",
+                 "中断记录：", "估计位置：", "来源：w2：Caspian Pipeline Consortium", "石油码头"):
+        assert text in page, text
+
+
+def test_no_interface_word_is_typed_in_the_code():
+    import kzreport.builders.maps as maps
+
+    source = Path(maps.__file__).read_text(encoding="utf-8")
+    assert not HAN.search(source), HAN.search(source)
+    for name in ("KIND_LABELS", "STATUS_LABELS", "PLACE_KIND_LABELS"):
+        assert not hasattr(maps, name)
+
+
+def test_font_names_are_escaped_for_css(tmp_path):
+    theme = (Path(__file__).resolve().parents[2] / "templates" / "theme.yaml").read_text(encoding="utf-8")
+    hostile = "</style><script>alert(1)</script>"
+    theme = theme.replace("hans: Noto Sans CJK SC", f"hans: '{hostile}'", 1)
+    assert hostile in theme
+    path = tmp_path / "theme.yaml"
+    path.write_text(theme, encoding="utf-8")
+    project = project_for(FIXTURES / "maps.yaml", tmp_path / "out", theme_file=path)
+    page = render_map_html(project, project.source.maps[0])
+    assert "alert(1)" not in page
+    assert page.count("</style>") == page.count("<style>")
+    assert '"\\00003c\\00002fstyle\\00003e' in page  # the name is there, as a CSS string
+
+
+def test_legend_words_and_swatches_are_shared(tmp_path):
+    from kzreport.builders.maps import legend_entries, route_legend_label, route_style, route_swatch_svg
+    from kzreport.model import Pipeline
+
+    project = regions_project(tmp_path)
+    colors, words = project.theme.map, project.words
+    norpipe, europipe = project.source.map("north-sea").pipelines
+    assert route_legend_label(europipe, words) == "Gas pipeline (damaged)"
+    assert route_legend_label(norpipe, words) == "Crude oil pipeline (halted)"
+    swatch = route_swatch_svg(europipe, colors)
+    assert swatch.startswith("<svg") and f'stroke="{colors.gas}"' in swatch and "stroke-dasharray" in swatch
+    conveyor = Pipeline(id="belt", name="Belt", kind="other", label="Conveyor belt", sources=["article"],
+                        waypoints=[{"name": "a", "lat": 1, "lon": 1}, {"name": "b", "lat": 2, "lon": 2}])
+    assert route_legend_label(conveyor, words) == "Conveyor belt"
+    assert "stroke-dasharray" not in route_swatch_svg(conveyor, colors)
+    assert route_style(conveyor, colors)["color"] == colors.other
+    # One entry per kind and status, crude oil before gas; every status keeps its kind's colour.
+    entries = legend_entries(project.source.map("north-sea"), colors, words)
+    assert [label for label, _ in entries] == ["Crude oil pipeline (halted)", "Gas pipeline (damaged)"]
+    assert [style["color"] for _, style in entries] == [colors.crude_oil, colors.gas]
+
+
+def test_every_status_has_its_own_dashes_in_the_kinds_colour(tmp_path):
+    from kzreport.builders.maps import route_style
+    from kzreport.model import ROUTE_KINDS, ROUTE_STATUSES, Pipeline
+
+    colors = project_for(FIXTURES / "maps.yaml", tmp_path / "out").theme.map
+    looks = set()
+    for status in ROUTE_STATUSES:
+        line = Pipeline(id="p", name="P", kind="gas", status=status, sources=["article"],
+                        waypoints=[{"name": "a", "lat": 1, "lon": 1}, {"name": "b", "lat": 2, "lon": 2}])
+        style = route_style(line, colors)
+        assert style["color"] == colors.gas
+        looks.add((style.get("dashArray"), style["weight"], style["opacity"]))
+    assert len(looks) == len(ROUTE_STATUSES)
+    assert len({getattr(colors, kind) for kind in ROUTE_KINDS}) == len(ROUTE_KINDS)
+
+
+def test_map_across_the_antimeridian_draws_both_sides(tmp_path):
+    project = regions_project(tmp_path)
+    spec = project.source.map("bering")
+    page = render_map_html(project, spec)
+    assert "fitBounds([[52.0,160.0],[70.0,210.0]]" in page
+    assert "[64.5, 194.6]" in page  # Nome, west of the meridian, drawn east of 180°
+    from kzreport.builders.maps import basemap_geojson
+
+    lons = {feature["properties"]["highlight"]: [] for feature in basemap_geojson(spec)["features"]}
+    for feature in basemap_geojson(spec)["features"]:
+        lons[feature["properties"]["highlight"]] += [p[0] for polygon in feature["geometry"]["coordinates"]
+                                                     for ring in polygon for p in ring]
+    assert min(lons[True]) < 175 and max(lons[True]) > 200  # Chukotka and Alaska
+
+
+@pytest.mark.parametrize("old, new, at, where, message", [
+    ("highlight: [NOR, DNK, DEU]", "highlight: [NOR, XYZ, DEU]", "XYZ", "maps[1].highlight[1]",
+     "unknown country code 'XYZ'; highlight takes ISO 3166-1 alpha-3 codes of the basemap such as KAZ, NOR"),
+    ("{south: 9.0, west: 88.0, north: 29.0, east: 106.0}", "{south: 29.0, west: 88.0, north: 9.0, east: 106.0}",
+     "{south: 29.0", "maps[2].bounds", "south must be below north"),
+    ("{south: 9.0, west: 88.0, north: 29.0, east: 106.0}", "{south: 9.0, west: 88.0, north: 29.0, east: 88.0}",
+     "{south: 9.0", "maps[2].bounds", "west left of east"),
+    ("{south: -60.0, west: -180.0, north: 80.0, east: 180.0}", "{south: -60.0, west: -180.0, north: 89.0, east: 180.0}",
+     "{south: -60.0", "maps[5].bounds", "web maps stop at 85° north and south"),
+])
+def test_bad_highlight_or_bounds_is_a_located_error(tmp_path, cli, old, new, at, where, message):
+    text = (FIXTURES / "map-regions.yaml").read_text(encoding="utf-8")
+    assert old in text
+    text = text.replace(old, new, 1)
+    source = tmp_path / "bad.yaml"
+    source.write_text(text, encoding="utf-8")
+    offset = text.index(new) + new.index(at)
+    line, column = text[:offset].count("\n") + 1, offset - text.rfind("\n", 0, offset)
+    status, _, err = cli("validate", source)
+    assert status == 2
+    assert f"bad.yaml:{line}:{column}: {where}: " in err and message in err, err
+
+
+def test_antimeridian_bounds_are_valid(tmp_path, cli):
+    status, out, err = cli("validate", FIXTURES / "map-regions.yaml")
+    assert status == 0, err
+
+
+REGION_POINTS = {
+    # map id: (lat, lon, what the pixel shows), points far from labels, routes and borders.
+    "mozambique": [(-13.0, 36.5, "highlight"), (-20.5, 40.5, "water"), (-18.5, 46.5, "land"),
+                   (-16.0, 29.5, "land")],
+    "north-sea": [(55.0, 3.5, "water"), (57.2, -4.5, "land"), (59.2, 8.0, "highlight"), (53.0, -8.0, "land"),
+                  (50.6, -3.0, "water")],
+    "myanmar": [(23.8, 95.0, "highlight"), (15.0, 90.0, "water"), (17.0, 99.8, "land"), (11.0, 106.5, "land"),
+                (18.0, 89.5, "water")],
+    "gulf-of-mexico": [(25.0, -90.0, "water"), (31.2, -86.0, "highlight"), (24.5, -100.5, "highlight"),
+                       (21.8, -79.0, "land")],
+    "bering": [(66.0, 172.0, "highlight"), (65.2, -154.0, "highlight"), (58.0, 180.0, "water"),
+               (62.0, -172.0, "water")],
+}
+
+
+@pytest.fixture(scope="module")
+def region_pngs(tmp_path_factory) -> dict[str, Image.Image]:
+    """Return the PNG of each map of the regions fixture, drawn in one build."""
+    out = tmp_path_factory.mktemp("regions")
+    build([FIXTURES / "map-regions.yaml"], BuildOptions(out_dir=out, formats=("maps",), use_cache=False), Reporter(0))
+    return {path.stem: Image.open(path).convert("RGB") for path in (out / "maps").glob("*.png")}
+
+
+def _colour_at(image: Image.Image, at: tuple[int, int]) -> tuple[int, ...]:
+    """Return the colour of a 5 × 5 patch around ``at``, which must be flat (no border or label there)."""
+    x, y = at
+    colours = {image.getpixel((px, py)) for px in range(x - 2, x + 3) for py in range(y - 2, y + 3)}
+    assert len(colours) == 1, f"not a flat patch at {at}: {colours}"
+    return colours.pop()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("map_id", sorted(REGION_POINTS))
+def test_land_is_drawn_where_land_is(region_pngs, map_id, tmp_path):
+    project = regions_project(tmp_path)
+    spec, colors = project.source.map(map_id), project.theme.map
+    image = region_pngs[map_id]
+    for lat, lon, what in REGION_POINTS[map_id]:
+        expected = tuple(int(getattr(colors, what)[i:i + 2], 16) for i in (1, 3, 5))
+        found = _colour_at(image, _pixel(lat, lon, spec.bounds))
+        assert all(abs(a - b) <= 3 for a, b in zip(found, expected)), (map_id, lat, lon, what, found, expected)
+
+
+@pytest.mark.browser
+def test_world_map_draws_every_continent(region_pngs, tmp_path):
+    project = regions_project(tmp_path)
+    spec, colors = project.source.map("world"), project.theme.map
+    land = tuple(int(colors.land[i:i + 2], 16) for i in (1, 3, 5))
+    # Inland points of South America, Africa, Australia, North America and Asia, and the Pacific.
+    for lat, lon in ((-8.0, -60.0), (26.0, 30.0), (-31.0, 121.0), (45.0, -100.0), (60.0, 100.0)):
+        assert _colour_at(region_pngs["world"], _pixel(lat, lon, spec.bounds)) == land, (lat, lon)
+    water = tuple(int(colors.water[i:i + 2], 16) for i in (1, 3, 5))
+    assert _colour_at(region_pngs["world"], _pixel(0.0, -140.0, spec.bounds)) == water

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kzreport.builders.markdown import md_escape, render_markdown
+from kzreport.i18n import Words
 from kzreport.loader import load_source
 
 
@@ -24,7 +25,7 @@ def test_escape_round_trips_and_leaves_no_live_markup(text):
 
 
 def test_render_holds_the_argument(minimal_source):
-    text = render_markdown(load_source(minimal_source))
+    text = render_markdown(load_source(minimal_source), Words("zh-Hans"), Words("zh-Hans"))
     assert text.startswith("---\ntitle: \"测试简报\"")
     assert "## 第一部分" in text and "### 主要论点。[^1]" in text
     assert "[^1]: 原文：「原文引文。」" in text
@@ -33,6 +34,6 @@ def test_render_holds_the_argument(minimal_source):
 
 def test_injection_prints_as_text(broken):
     brief = load_source(broken("thesis: 这是核心判断。", 'thesis: "<script>alert(1)</script> {{ 7*7 }} `x` ${y}"'))
-    text = render_markdown(brief)
+    text = render_markdown(brief, Words("zh-Hans"), Words("zh-Hans"))
     assert "<script>" not in text
     assert r"\<script\>alert\(1\)\<" in text

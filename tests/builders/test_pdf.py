@@ -80,12 +80,13 @@ def test_every_passage_is_a_footnote(brief_pdf):
         assert "原文：「" + re.sub(r"\s", "", claim.passage) in text, claim.id
 
 
-def test_only_noto_cjk_fonts_are_embedded(brief_pdf):
+def test_only_the_theme_fonts_are_embedded_chinese_first(brief_pdf):
     fonts = set()
     for page in brief_pdf.pages:
         for font in (page["/Resources"].get("/Font") or {}).values():
             fonts.add(str(font.get_object()["/BaseFont"]))
-    assert fonts and all(re.search(r"\+Noto-(Sans|Serif)-CJK-SC(-Bold)?$", f) for f in fonts), fonts
+    assert fonts and all(re.search(r"\+Noto-(Sans|Serif)(-CJK-SC)?(-Bold)?$", f) for f in fonts), fonts
+    assert {"Noto-Serif-CJK-SC", "Noto-Sans-CJK-SC-Bold"} <= {f.split("+")[1] for f in fonts}
 
 
 def test_tagged_with_language_and_metadata(brief_pdf):
@@ -203,9 +204,18 @@ def test_template_error_names_file_and_line(minimal_source, tmp_path):
 
 def test_missing_font_names_the_package(minimal_source, tmp_path):
     theme = tmp_path / "theme.yaml"
-    theme.write_text("fonts:\n  body: {latin: No Such Font, cjk: No Such Font CJK}\n"
-                     "  heading: {latin: No Such Font, cjk: No Such Font CJK}\n  cjk_fallbacks: []\n", encoding="utf-8")
-    with pytest.raises(InputError, match="fonts-noto-cjk"):
+    faces = "{latin: No Such Font, hans: No Such Font CJK, hant: No Such Font TC}"
+    theme.write_text(f"fonts:\n  body: {faces}\n  heading: {faces}\n  fallbacks: []\n", encoding="utf-8")
+    with pytest.raises(InputError, match="fonts-noto-core fonts-noto-cjk"):
+        build_pdf(minimal_source, tmp_path / "out", theme_file=theme)
+
+
+def test_characters_the_theme_fonts_lack_name_an_installed_family_that_has_them(minimal_source, tmp_path):
+    # A Latin-only theme: the Chinese brief's characters are in installed Noto CJK, not in the theme.
+    theme = tmp_path / "theme.yaml"
+    faces = "{latin: Noto Sans, hans: Noto Sans, hant: Noto Sans}"
+    theme.write_text(f"fonts:\n  body: {faces}\n  heading: {faces}\n  fallbacks: []\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"has the characters .*add an installed family that has them.*Noto \w+ CJK"):
         build_pdf(minimal_source, tmp_path / "out", theme_file=theme)
 
 

@@ -25,8 +25,9 @@ from .. import _pptx_xml as xml
 from ..errors import BuildError, InputError
 from ..pptx_master import open_master
 from ..reproducible import build_time, zip_time
+from ..i18n import language
 from ..textfit import (EMU_PER_PT, LINE_SPACING, MIN_BODY_PT, MIN_TITLE_PT, FontMetrics, fit_paragraphs, fits,
-                       metrics, text_height_pt, wrap_lines)
+                       stack_metrics, text_height_pt, wrap_lines)
 
 Loc = tuple[str | int, ...]
 
@@ -37,8 +38,6 @@ BULLET_GAP = 0.5  # space between bullet paragraphs, as a multiple of the size
 TITLE_MAX_PT = 36.0
 BODY_MAX_PT = 28.0
 MAX_BULLETS = 5  # one idea per slide: three to five bullets (design brief)
-CONTINUED = "（续）"
-NO_MAP_TEXT = "地图图像未生成"
 CARDS_PER_SLIDE = 3
 EVENTS_PER_SLIDE = 6
 
@@ -81,6 +80,10 @@ class Box:
 class Notes:
     """The speaker notes of one slide, paragraph by paragraph."""
 
+    words: object
+    """The brief's ``Words``: the labels and quotation marks of the notes."""
+    article_words: object
+    """The article's ``Words``: passages are quoted in the article's marks."""
     lines: list[str] = field(default_factory=list)
 
     def add(self, text: str | None, prefix: str = "") -> None:
@@ -88,10 +91,15 @@ class Notes:
         if text:
             self.lines.append(prefix + text)
 
-    def passage(self, passage: str | None) -> None:
-        """Add an article passage, quoted as the article has it."""
-        if passage:
-            self.lines.append(f"原文：「{passage}」")
+    def passage(self, item) -> None:
+        """Add the article passage an item rests on, verbatim, with its translation when it has one."""
+        if item.passage:
+            quote = self.article_words.quoted(item.passage)
+            if getattr(item, "translation", None):
+                self.lines.append(self.words("passage_translated", quote=quote,
+                                             translation=self.words.quoted(item.translation)))
+            else:
+                self.lines.append(self.words("passage", quote=quote))
 
 
 class DeckWriter:
@@ -102,8 +110,12 @@ class DeckWriter:
         self.brief = project.source
         self.prs = prs
         self.theme = project.theme
-        fonts = project.theme.fonts.heading
-        self.latin, self.east_asian = fonts.latin, fonts.cjk
+        self.t = project.words
+        self.article_words = project.article_words
+        script = self.t.language.script
+        # Slides read best in the sans face throughout (design brief): headings' faces for all text.
+        self.fonts = tuple(project.theme.fonts.stack("heading", script))
+        self.latin, self.east_asian = self.fonts[0], project.theme.fonts.east_asian("heading", script)
         self.colors = project.theme.colors
         self.layouts = {layout.name: layout for layout in prs.slide_layouts}
 
@@ -127,11 +139,16 @@ class DeckWriter:
 
     def style(self, size_pt: float, *, color: str | None = None, bold: bool = False) -> xml.RunStyle:
         """Return a run style in the deck's typefaces."""
-        return xml.RunStyle(size_pt, self.latin, self.east_asian, color or self.colors.text, bold)
+        return xml.RunStyle(size_pt, self.latin, self.east_asian, color or self.colors.text, bold,
+                            lang=self.t.language.office)
 
     def measure_font(self, bold: bool = False) -> FontMetrics:
-        """Return the metrics that measure slide text: the East Asian face, as the text is Chinese."""
-        return metrics(self.east_asian, bold)
+        """Return the metrics that measure slide text: each character in the first face of the stack that has it."""
+        return stack_metrics(self.fonts, bold)
+
+    def notes(self) -> Notes:
+        """Return empty speaker notes in the brief's words."""
+        return Notes(self.t, self.article_words)
 
     def layout_box(self, slide, idx: int) -> Box | None:
         """Return the box of the slide's placeholder ``idx`` as the layout places it, or None."""
@@ -249,7 +266,7 @@ class DeckWriter:
                 xml.remove_shape(ph)
 
     def set_notes(self, slide, notes: Notes) -> None:
-        """Write the speaker notes, every run in zh-CN with both typefaces."""
+        """Write the speaker notes, every run in the brief's language with both typefaces."""
         frame = slide.notes_slide.notes_text_frame
         frame.clear()
         style = self.style(12)
@@ -280,13 +297,13 @@ class DeckWriter:
     def list_slides(self, kind: str, title: str, title_loc: Loc, paras: list[Para], notes: Notes, *,
                     short: str | None = None, bullet: bool = True, max_items: int = MAX_BULLETS,
                     what: str = "item", lead_color: str | None = None) -> None:
-        """Add one or more title-and-content slides for ``paras``; later ones are titled with （续）."""
+        """Add one or more title-and-content slides for ``paras``; later ones are marked continued."""
         probe = self.new_slide(kind)
         box = self.body_box(probe)
         pages = self.paginate(paras, box, bullet=bullet, max_items=max_items, what=what)
         for number, page in enumerate(pages):
             slide = probe if number == 0 else self.new_slide(kind)
-            self.set_title(slide, title, title_loc, short=short, suffix=CONTINUED if number else "")
+            self.set_title(slide, title, title_loc, short=short, suffix=self.t("continued") if number else "")
             self.fill_placeholder(slide, 1, page, max_pt=BODY_MAX_PT, what=what, bullet=bullet,
                                   lead_color=lead_color or self.colors.primary)
             self.drop_empty_placeholders(slide)
@@ -314,61 +331,61 @@ class DeckWriter:
         self.place(title, title_box)
         self.set_title(slide, meta.title, ("meta", "title"), short=meta.short_title, max_pt=44)
         lines = [Para(meta.subtitle, ("meta", "subtitle"))] if meta.subtitle else []
-        lines.append(Para(f"{meta.outlet.name} · {meta.date}", ("meta", "outlet", "name")))
+        lines.append(Para(f"{meta.outlet.name} · {self.t.date(meta.date)}", ("meta", "outlet", "name")))
         sub = next(ph for ph in slide.placeholders if ph.placeholder_format.idx == 1)
         self.place(sub, sub_box)
         self.fill_placeholder(slide, 1, lines, max_pt=24, what="subtitle", color=self.colors.muted)
         self.drop_empty_placeholders(slide)
-        notes = Notes()
-        notes.add(meta.article_title, "原文：")
+        notes = self.notes()
+        notes.add(meta.article_title, self.t("notes_article"))
         notes.add(meta.outlet.note)
         notes.add(meta.date_note)
-        notes.add(f"简报编写：{meta.author}，更新于 {meta.updated}")
+        notes.add(self.t("notes_compiled", author=meta.author, date=self.t.date(meta.updated)))
         self.set_notes(slide, notes)
 
     def agenda(self) -> None:
         """Add the agenda: the section titles, numbered."""
         paras = [Para(s.title, ("sections", i, "title"), lead=f"{i + 1:02d}  ")
                  for i, s in enumerate(self.brief.sections)]
-        notes = Notes()
+        notes = self.notes()
         for i, s in enumerate(self.brief.sections):
-            notes.add(s.summary, f"{i + 1}. {s.title}：")
-        self.list_slides("agenda", "目录", ("sections",), paras, notes, bullet=False, max_items=8,
+            notes.add(self.t("labelled", label=f"{i + 1}. {s.title}", text=s.summary))
+        self.list_slides("agenda", self.t("contents"), ("sections",), paras, notes, bullet=False, max_items=8,
                          what="section title", lead_color=self.colors.accent)
 
     def bottom_line(self) -> None:
         """Add the bottom line (the thesis) on its own slide, large."""
         slide = self.new_slide("content")
-        self.set_title(slide, "核心判断", ("thesis",))
+        self.set_title(slide, self.t("bottom_line"), ("thesis",))
         self.fill_placeholder(slide, 1, [Para(self.brief.thesis, ("thesis",))], max_pt=32, what="thesis",
                               color=self.colors.primary, anchor="ctr")
-        notes = Notes()
+        notes = self.notes()
         notes.add(self.brief.thesis)
-        notes.add(self.brief.meta.article_title, "依据文章：")
+        notes.add(self.brief.meta.article_title, self.t("notes_article"))
         self.set_notes(slide, notes)
 
     def judgments(self) -> None:
         """Add the key judgments, numbered, with the passages of the claims behind them in the notes."""
         paras = [Para(j.text, ("judgments", i, "text"), lead=f"{i + 1}. ") for i, j in enumerate(self.brief.judgments)]
         claims = {c.id: c for c in self.brief.all_claims()}
-        notes = Notes()
+        notes = self.notes()
         for i, judgment in enumerate(self.brief.judgments):
-            notes.add(judgment.text, f"判断{i + 1}：")
+            notes.add(judgment.text, self.t("notes_judgment", number=i + 1))
             for key in judgment.claims:
-                notes.add(claims[key].text, "依据：")
-                notes.passage(claims[key].passage)
-        self.list_slides("content", "关键判断", ("judgments",), paras, notes, bullet=False, max_items=6,
+                notes.add(claims[key].text, self.t("notes_drawn_from"))
+                notes.passage(claims[key])
+        self.list_slides("content", self.t("key_judgments"), ("judgments",), paras, notes, bullet=False, max_items=6,
                          what="judgment", lead_color=self.colors.accent)
 
     def section(self, si: int, section, shown: set[str]) -> None:
         """Add a section: its header, one slide (or more) per claim, then its figures, charts and maps."""
         slide = self.new_slide("section")
-        self.set_title(slide, section.title, ("sections", si, "title"))
+        self.set_title(slide, section.title, ("sections", si, "title"), short=section.short)
         if self.layout_box(slide, 1):
-            self.fill_placeholder(slide, 1, [Para(f"第{si + 1}部分 / 共{len(self.brief.sections)}部分",
+            self.fill_placeholder(slide, 1, [Para(self.t("part_of", number=si + 1, total=len(self.brief.sections)),
                                                   ("sections", si))], max_pt=24, color=self.colors.muted)
         self.drop_empty_placeholders(slide)
-        notes = Notes()
+        notes = self.notes()
         notes.add(section.summary)
         self.set_notes(slide, notes)
         claims = [(("sections", si, "headline"), section.headline),
@@ -388,18 +405,18 @@ class DeckWriter:
                 self.map_slide(next(i for i, m in enumerate(self.brief.maps) if m.id == key))
 
     def claim(self, loc: Loc, claim, section) -> None:
-        """Add a claim slide: the claim as title, its evidence as bullets, continued （续） when it overflows."""
+        """Add a claim slide: the claim as title, its evidence as bullets, continued when it overflows."""
         paras = [Para(e.text, (*loc, "evidence", i, "text")) for i, e in enumerate(claim.evidence)]
-        notes = Notes()
-        notes.add(section.summary, f"本部分（{section.title}）：")
-        notes.add(claim.text, "论点：")
+        notes = self.notes()
+        notes.add(section.summary, self.t("notes_section", title=section.short or section.title))
+        notes.add(claim.text, self.t("notes_claim"))
         notes.add(claim.detail)
-        notes.passage(claim.passage)
+        notes.passage(claim)
         sources = sorted({k for e in claim.evidence for k in e.sources})
-        notes.add("；".join(self.brief.source(k).title for k in sources), "来源：")
+        notes.add(self.t.series(self.brief.source(k).title for k in sources), self.t("notes_sources"))
         for note_id in claim.notes:
             note = next(n for n in self.brief.notes if n.id == note_id)
-            notes.add(note.text, f"注意（{note.title}）：")
+            notes.add(note.text, self.t("notes_note", title=note.title))
         self.list_slides("content", claim.text, (*loc, "text"), paras, notes, short=claim.short, what="evidence")
 
     def figures(self, figures) -> None:
@@ -408,13 +425,13 @@ class DeckWriter:
         for start in range(0, len(figures), CARDS_PER_SLIDE):
             group = figures[start:start + CARDS_PER_SLIDE]
             slide = self.new_slide("title_only")
-            self.set_title(slide, "关键数字" + (CONTINUED if start else ""), ("figures",))
+            self.set_title(slide, self.t("key_figures") + (self.t("continued") if start else ""), ("figures",))
             area = self.content_box(slide)
             gap = 228600
             width = (area.width - gap * (CARDS_PER_SLIDE - 1)) // CARDS_PER_SLIDE
             # Fewer cards than columns: centre the group rather than leave a gap on the right.
             first = area.left + (area.width - len(group) * width - (len(group) - 1) * gap) // 2
-            notes = Notes()
+            notes = self.notes()
             for n, figure in enumerate(group):
                 loc = ("figures", index[figure.id])
                 left = first + n * (width + gap)
@@ -423,16 +440,16 @@ class DeckWriter:
                 card.name = f"card {figure.id}"
                 number = Box(left, area.top + 182880, width, 1280160)
                 self.big_number(slide, number, Para(figure.display, (*loc, "display")))
-                label_text = figure.label + (f"（{figure.year}）" if figure.year else "")
+                label_text = self.t("figure_year", label=figure.label, year=figure.year) if figure.year else figure.label
                 label = Box(left, number.top + number.height, width, 868680)
                 self.text_box(slide, label, [Para(label_text, (*loc, "label"))], max_pt=22, what="label",
                               color=self.colors.primary, bold=True, align="ctr")
                 shows = Box(left, label.top + label.height, width, area.top + area.height - label.top - label.height)
                 self.text_box(slide, shows, [Para(figure.shows, (*loc, "shows"))], max_pt=20, what="figure text",
                               color=self.colors.text, align="ctr")
-                notes.add(f"{figure.label}：{figure.display}" + (f"（{figure.year}年）" if figure.year else "")
-                          + f"——{figure.shows}")
-                notes.passage(figure.passage)
+                notes.add(self.t("labelled", label=label_text, text=figure.display))
+                notes.add(figure.shows)
+                notes.passage(figure)
             self.set_notes(slide, notes)
 
     def big_number(self, slide, box: Box, para: Para) -> None:
@@ -486,11 +503,11 @@ class DeckWriter:
         xml.set_alt_text(frame, spec.alt, spec.title)
         workbook = chart.part.chart_workbook
         workbook.update_from_xlsx_blob(xml.fix_workbook_dates(workbook.xlsx_part.blob, build_time()))
-        notes = Notes()
+        notes = self.notes()
         notes.add(spec.caption)
-        notes.add(spec.alt, "图表说明：")
+        notes.add(spec.alt, self.t("notes_chart"))
         for key in spec.figures:
-            notes.passage(self.brief.figure(key).passage)
+            notes.passage(self.brief.figure(key))
         self.set_notes(slide, notes)
 
     def label_points(self, series, source, spec) -> None:
@@ -548,8 +565,9 @@ class DeckWriter:
         self.set_title(slide, spec.title, ("maps", mi, "title"))
         area = self.content_box(slide)
         legend = self.legend_text(spec)
+        credit = self.t("labelled", label=self.t("sources"), text=spec.credit)
         paras = [Para(spec.caption, ("maps", mi, "caption")),
-                 Para(f"{legend}    来源：{spec.credit}" if legend else f"来源：{spec.credit}", ("maps", mi, "credit"))]
+                 Para(f"{legend}    {credit}" if legend else credit, ("maps", mi, "credit"))]
         caption_height = self.caption(slide, area, paras)
         image_area = Box(area.left, area.top, area.width, area.height - caption_height)
         png = self.map_png(spec.id)
@@ -559,38 +577,35 @@ class DeckWriter:
             shape = slide.shapes.add_shape(1, image_area.left, image_area.top, image_area.width, image_area.height)
             xml.set_fill(shape, self.colors.light)
             shape.name = "map placeholder"
-            self.write_paragraphs(shape.text_frame, [Para(NO_MAP_TEXT, ("maps", mi))], 28, color=self.colors.muted,
+            self.write_paragraphs(shape.text_frame, [Para(self.t("map_not_drawn"), ("maps", mi))], 28, color=self.colors.muted,
                                   align="ctr", anchor="ctr")
-        notes = Notes()
+        notes = self.notes()
         notes.add(spec.caption)
-        notes.add(spec.alt, "地图说明：")
+        notes.add(spec.alt, self.t("notes_map"))
         for line in spec.pipelines:
-            notes.add("；".join(x for x in (line.capacity, line.years, line.note, *line.disruptions) if x),
-                      f"{line.name}：")
+            details = self.t.join_parts([line.capacity, line.years, line.status_note, line.note, *line.disruptions])
+            if details:
+                notes.add(self.t("labelled", label=line.name, text=details))
         self.set_notes(slide, notes)
 
-    @staticmethod
-    def legend_text(spec) -> str:
-        """Return the map's legend as text: the kinds of route and status drawn on it."""
-        names = {"oil": "━ 石油管道", "gas": "━ 天然气管道", "tanker": "┅ 油轮航线"}
-        kinds = [names[k] for k in names if any(p.kind == k for p in spec.pipelines)]
-        if any(p.status == "disrupted_2022" for p in spec.pipelines):
-            kinds.append("╌ 2022年受阻")
-        if any(p.status == "planned" for p in spec.pipelines):
-            kinds.append("╌ 规划中")
-        return "  ".join(kinds)
+    def legend_text(self, spec) -> str:
+        """Return the map's legend as text: a line sign and the words of each kind of route drawn on it."""
+        from .maps import legend_entries
+
+        return "  ".join(f"{'━' if 'dashArray' not in style else '╌'} {label}"
+                         for label, style in legend_entries(spec, self.theme.map, self.t))
 
     def timeline(self) -> None:
         """Add the timeline: dated events as a list, split over slides when there are many."""
         if not self.brief.timeline:
             return
-        paras = [Para(f"{e.title}：{e.text}", ("timeline", i, "text"), lead=f"{e.when or e.date}  ")
-                 for i, e in enumerate(self.brief.timeline)]
-        notes = Notes()
+        paras = [Para(self.t("labelled", label=e.title, text=e.text), ("timeline", i, "text"),
+                      lead=f"{e.when or self.t.date(e.date)}  ") for i, e in enumerate(self.brief.timeline)]
+        notes = self.notes()
         for event in self.brief.timeline:
-            notes.add(event.text, f"{event.when or event.date} {event.title}：")
-            notes.passage(event.passage)
-        self.list_slides("content", "时间线", ("timeline",), paras, notes, bullet=False, max_items=EVENTS_PER_SLIDE,
+            notes.add(event.text, self.t("labelled", label=f"{event.when or self.t.date(event.date)} {event.title}", text=""))
+            notes.passage(event)
+        self.list_slides("content", self.t("timeline"), ("timeline",), paras, notes, bullet=False, max_items=EVENTS_PER_SLIDE,
                          what="timeline event", lead_color=self.colors.accent)
 
     def quotes(self) -> None:
@@ -598,48 +613,54 @@ class DeckWriter:
         for qi, quote in enumerate(self.brief.quotes):
             actor = self.brief.actor(quote.speaker)
             slide = self.new_slide("title_only")
-            self.set_title(slide, f"{actor.name}如是说", ("quotes", qi, "speaker"))
+            self.set_title(slide, self.t("in_their_words", name=actor.name), ("quotes", qi, "speaker"))
             area = self.content_box(slide)
             words = Box(area.left, area.top, area.width, area.height - 914400)
-            self.text_box(slide, words, [Para(f"「{quote.text}」", ("quotes", qi, "text"))], max_pt=36,
+            self.text_box(slide, words, [Para(quote.text if quote.indirect else self.t.quoted(quote.text), ("quotes", qi, "text"))], max_pt=36,
                           min_pt=20, what="quote", color=self.colors.accent, bold=True, anchor="ctr")
-            kind = "（转述）" if quote.indirect else ""
+            kind = self.t("indirect") if quote.indirect else ""
             who = Box(area.left, area.top + area.height - 914400, area.width, 914400)
-            self.text_box(slide, who, [Para(f"—— {actor.name}，{actor.role}，{quote.date}{kind}",
+            attribution = self.t("quote_attribution", name=actor.name, role=actor.role, date=self.t.date(quote.date))
+            self.text_box(slide, who, [Para(self.t("dash_attribution", text=attribution) + kind,
                                             ("quotes", qi, "speaker"))],
                           max_pt=22, what="attribution", color=self.colors.muted, align="r")
-            notes = Notes()
+            notes = self.notes()
             notes.add(quote.context)
-            notes.passage(quote.passage)
-            notes.passage(actor.passage)
+            notes.passage(quote)
+            notes.passage(actor)
             self.set_notes(slide, notes)
 
     def other_sources(self) -> None:
         """Add the notes on where other sources differ from the article."""
         if not self.brief.notes:
             return
-        paras = [Para(n.text, ("notes", i, "text"), lead=f"{n.title}：") for i, n in enumerate(self.brief.notes)]
-        notes = Notes()
+        paras = [Para(n.text, ("notes", i, "text"), lead=self.t("labelled", label=n.title, text=""))
+                 for i, n in enumerate(self.brief.notes)]
+        notes = self.notes()
         for note in self.brief.notes:
-            notes.add(f"{note.text}（来源：{'；'.join(self.brief.source(k).title for k in note.sources)}）",
-                      f"{note.title}：")
-        self.list_slides("content", "其他来源的说法", ("notes",), paras, notes, what="note")
+            sources = self.t("labelled", label=self.t("sources"),
+                             text=self.t.series(self.brief.source(k).title for k in note.sources))
+            notes.add(self.t("parenthetical", text=note.text, aside=sources),
+                      self.t("labelled", label=note.title, text=""))
+        self.list_slides("content", self.t("other_sources"), ("notes",), paras, notes, what="note")
 
     def sources(self) -> None:
         """Add sources and credits: every source, the image credits and who compiled the brief."""
         meta = self.brief.meta
         paras = []
         for i, s in enumerate(self.brief.sources):
-            detail = "，".join(x for x in (s.publisher, s.date) if x)
-            paras.append(Para(s.title + (f"（{detail}）" if detail else ""), ("sources", i, "title")))
+            detail = self.t.join_parts([s.publisher, s.date])
+            paras.append(Para(self.t("parenthetical", text=s.title, aside=detail) if detail else s.title,
+                              ("sources", i, "title")))
         for i, credit in enumerate(meta.image_credits):
-            paras.append(Para(credit.caption + (f"（{credit.credit}）" if credit.credit else ""),
-                              ("meta", "image_credits", i, "caption"), lead="图片："))
-        paras.append(Para(f"{meta.author}，更新于 {meta.updated}", ("meta", "author"), lead="简报编写："))
-        notes = Notes()
+            paras.append(Para(self.t("parenthetical", text=credit.caption, aside=credit.credit) if credit.credit
+                              else credit.caption, ("meta", "image_credits", i, "caption"), lead=self.t("notes_image")))
+        paras.append(Para(self.t("notes_compiled", author=meta.author, date=self.t.date(meta.updated)),
+                          ("meta", "author")))
+        notes = self.notes()
         for s in self.brief.sources:
-            notes.add("，".join(x for x in (s.title, s.publisher, s.date, s.url, s.note) if x))
-        self.list_slides("content", "来源与致谢", ("sources",), paras, notes, max_items=7, what="source")
+            notes.add(self.t.join_parts([s.title, s.publisher, s.date, s.url, s.note]))
+        self.list_slides("content", self.t("sources_and_credits"), ("sources",), paras, notes, max_items=7, what="source")
 
     def all_slides(self) -> None:
         """Add every slide of the deck in order."""
@@ -691,7 +712,7 @@ def theme_colors(theme) -> dict[str, str]:
     c = theme.colors
     return {"dk1": c.text, "lt1": c.background, "dk2": c.primary, "lt2": c.light,
             "accent1": c.primary, "accent2": c.accent, "accent3": c.accent2, "accent4": c.muted,
-            "accent5": theme.map.oil, "accent6": theme.map.gas,
+            "accent5": theme.map.crude_oil, "accent6": theme.map.gas,
             "hlink": c.accent2, "folHlink": c.muted}
 
 
@@ -701,9 +722,10 @@ def restyle_theme(prs, theme) -> None:
 
     theme_part = prs.slide_master.part.part_related_by(RT.THEME)
     blob = xml.set_theme_colors(theme_part.blob, theme_colors(theme))
-    heading = (theme.fonts.heading.latin, theme.fonts.heading.cjk)
+    heading = theme.fonts.heading
     # Slides read best in the sans face throughout (design brief), so body text uses it too.
-    theme_part._blob = xml.set_theme_fonts(blob, major=heading, minor=heading)
+    faces = xml.ThemeFaces(latin=heading.latin, hans=heading.hans, hant=heading.hant)
+    theme_part._blob = xml.set_theme_fonts(blob, major=faces, minor=faces)
 
 
 def uses_theme_in_master(project) -> bool:
@@ -757,7 +779,7 @@ def set_core_properties(prs, brief) -> None:
     props.author = xml.clean_text(meta.author)
     props.subject = xml.clean_text(meta.subtitle or meta.article_title)
     props.keywords = xml.clean_text("; ".join(meta.keywords))
-    props.language = xml.LANG
+    props.language = language(meta.language).office
     props.last_modified_by = "kzreport"
     props.revision = 1
     props.created = props.modified = moment

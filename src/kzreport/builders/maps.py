@@ -1,10 +1,24 @@
 """Pipeline maps: a Folium (Leaflet) map per map definition, saved as offline HTML and as PNG.
 
 Steps for each ``maps`` entry of the source: build a Folium map with no tiles (the basemap is
-Natural Earth outlines from ``assets/geodata/basemap.geojson``, made by
-``scripts/make_basemap.py``), styled from the theme's ``map`` colours; add ``maps/<id>.html``;
-then draw the print version of the same map in headless Chromium (``kzreport.rasterize``) and
-add ``maps/<id>.png``.
+Natural Earth's countries, cut to the map's view by ``kzreport.geo`` from the world basemap in
+``assets/geodata/``, made by ``scripts/make_basemap.py``), styled from the theme's ``map``
+colours; add ``maps/<id>.html``; then draw the print version of the same map in headless
+Chromium (``kzreport.rasterize``) and add ``maps/<id>.png``.
+
+Words: every word the map writes (legend, popups, country names) is in the brief's language:
+interface words from the message catalog (``project.words``), country names from pycountry
+(``kzreport.geo.country_name``). The page's ``lang`` is the brief's language and its fonts
+the theme's heading stack for that language's script.
+
+Routes: one colour per route kind (theme ``map``), the status drawn as a dash pattern
+(``ROUTE_LINES``) so the kind's colour stays visible. ``route_style``, ``route_swatch_svg``,
+``route_legend_label`` and ``legend_entries`` are shared with the PDF and the deck, so a
+legend reads and looks the same everywhere.
+
+Bounds across the antimeridian are written with ``west`` greater than ``east``
+(``west: 160, east: -170`` spans 30° over the 180° meridian); the map then draws longitudes
+east of 180° as 180°–360° (``kzreport.geo.unwrap_lon``).
 
 Offline: Leaflet is inlined from the PyPI package ``django-js-lib-leaflet`` (its images as
 data: URIs); Folium's CDN links (Leaflet, jQuery, Bootstrap, Font Awesome) are dropped.
@@ -13,7 +27,8 @@ Escaping: every string from the source goes through ``html_text`` (HTML-escaped,
 characters a JavaScript template literal treats specially turned into entities) and reaches
 the page's script only inside JSON written by ``js_value`` (``<``, ``>``, ``&`` and ``'`` as
 ``\\uXXXX``), never inside a template literal: Folium's own ``Tooltip`` and ``Popup`` put their
-text into template literals (and ``Popup`` needs jQuery), so this module uses its own.
+text into template literals (and ``Popup`` needs jQuery), so this module uses its own. Font
+names reach the CSS as CSS strings (``templating.css_string``).
 
 Reproducible: Folium gives every element a random id; ``_stabilise_ids`` renames them in
 tree order, so the same source gives the same HTML bytes.
@@ -32,13 +47,17 @@ import math
 import os
 import re
 import tempfile
+import unicodedata
 from base64 import b64encode
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
 from . import Builder
+from .. import geo
 from ..errors import BuildError
+from ..model import ROUTE_KINDS, ROUTE_STATUSES
 
 RASTER_VIEWPORT = (1440, 810)
 """CSS pixels of the printed map: 16:9, the shape of a slide's content area."""
@@ -46,15 +65,28 @@ RASTER_SCALE = 2
 """Device pixels per CSS pixel: 2880 × 1620 PNGs, 430 dpi across a 170 mm A4 figure."""
 PRINT_SIZE = 1.6
 """Labels, lines and legend grow by this factor in the printed map so that they read at print size."""
-RASTER_VERSION = "kzreport-maps-1"
+RASTER_VERSION = "kzreport-maps-2"
 """Part of the cache key: change it when the rasterizing changes what a PNG looks like."""
+SIMPLIFY_PX = 0.4
+"""How far (CSS pixels of the printed map) a simplified coastline or border may stray from Natural Earth's."""
+VIEW_MARGIN = 1.3
+"""The basemap covers a square this many times the printed map's half-width around its centre:
+room for the interactive map's window shape and some panning, with clipped edges out of sight."""
 
-KIND_LABELS = {"oil": "原油管道", "gas": "天然气管道", "tanker": "油轮航线"}
-STATUS_LABELS = {"operating": "运行中", "disrupted_2022": "2022年曾中断", "planned": "规划中"}
-PLACE_KIND_LABELS = {"capital": "首都", "city": "城市", "field": "油田", "terminal": "油港终端",
-                     "port": "港口", "border_crossing": "口岸"}
-
-
+ROUTE_WEIGHT = 4.0
+"""Line width (CSS pixels at size 1) of an operating route."""
+ROUTE_LINES: dict[str, tuple[tuple[float, ...], float, float]] = {
+    "operating": ((), 1.0, 1.0),
+    "disrupted": ((10, 10), 1.0, 1.0),
+    "damaged": ((10, 8, 0.1, 8), 1.0, 1.0),
+    "halted": ((3, 9), 1.0, 1.0),
+    "under_construction": ((10, 8, 0.1, 8, 0.1, 8), 1.0, 1.0),
+    "planned": ((0.1, 7), 0.8, 0.9),
+    "cancelled": ((0.1, 7), 0.6, 0.5),
+}
+"""Per status: dash pattern (CSS pixels at size 1, drawn with round caps, so each dash grows by the
+line's width and a 0.1 dash is a dot), width factor and opacity. Solid, long dashes, dash-dot,
+short dashes, dash-dot-dot; thinner dots for planned and faded ones for cancelled."""
 # --- escaping ---------------------------------------------------------------------
 
 
@@ -97,188 +129,263 @@ def leaflet_assets() -> tuple[str, str]:
     return css, script
 
 
-@cache
-def load_basemap() -> dict:
-    """Return the basemap GeoJSON (Natural Earth countries clipped to the region)."""
-    from ..resources import assets_dir
-
-    path = assets_dir() / "geodata" / "basemap.geojson"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise BuildError(f"the basemap {path} is missing: make it with scripts/make_basemap.py") from error
+# --- where things land on the printed map --------------------------------------------------
 
 
-def _feature_box(feature: dict) -> tuple[float, float, float, float]:
-    """Return (west, south, east, north) of a feature's outline."""
-    polygons = feature["geometry"]["coordinates"]
-    if feature["geometry"]["type"] == "Polygon":
-        polygons = [polygons]
-    xs = [x for polygon in polygons for ring in polygon for x, _ in ring]
-    ys = [y for polygon in polygons for ring in polygon for _, y in ring]
-    return min(xs), min(ys), max(xs), max(ys)
+@dataclass(frozen=True)
+class View:
+    """How Leaflet's fitBounds shows a map's bounds in the printed map (zoomSnap 0)."""
+
+    west: float
+    south: float
+    east: float
+    """The east edge as drawn: past 180 for bounds across the antimeridian."""
+    north: float
+    scale: float
+    """CSS pixels per Web Mercator radian."""
+    x: float
+    y: float
+    """The centre, in Web Mercator radians."""
+
+    @property
+    def crosses_antimeridian(self) -> bool:
+        """Return whether the bounds span the 180° meridian."""
+        return self.east > 180
+
+    def lon(self, lon: float) -> float:
+        """Return a longitude as this map draws it: moved past 180° on a map across the antimeridian."""
+        return geo.unwrap_lon(lon, math.degrees(self.x)) if self.crosses_antimeridian else lon
+
+    def pixel(self, lat: float, lon: float) -> tuple[float, float]:
+        """Return where (lat, lon) lands in the printed map, in CSS pixels from its top left corner."""
+        return self.mercator_pixel(math.radians(self.lon(lon)), geo.mercator_y(lat))
+
+    def mercator_pixel(self, x: float, y: float) -> tuple[float, float]:
+        """Return where a Web Mercator point lands in the printed map, in CSS pixels."""
+        return ((x - self.x) * self.scale + RASTER_VIEWPORT[0] / 2,
+                (self.y - y) * self.scale + RASTER_VIEWPORT[1] / 2)
+
+    def location(self, px: float, py: float) -> tuple[float, float]:
+        """Return the (lat, lon) at a pixel of the printed map."""
+        x = (px - RASTER_VIEWPORT[0] / 2) / self.scale + self.x
+        y = self.y - (py - RASTER_VIEWPORT[1] / 2) / self.scale
+        return geo.latitude(y), math.degrees(x)
 
 
-def _padded_view(bounds) -> tuple[float, float, float, float]:
-    """Return (west, south, east, north): the map's bounds grown so that any window shape stays covered."""
-    width, height = bounds.east - bounds.west, bounds.north - bounds.south
-    pad = max(width, height) * 0.6
-    return bounds.west - pad, bounds.south - pad, bounds.east + pad, bounds.north + pad
+def map_view(spec, viewport: tuple[int, int] = RASTER_VIEWPORT) -> View:
+    """Return the printed view of a map's bounds."""
+    b = spec.bounds
+    east = geo.unwrap_east(b.west, b.east)
+    x0, x1 = math.radians(b.west), math.radians(east)
+    y0, y1 = geo.mercator_y(b.south), geo.mercator_y(b.north)
+    scale = min(viewport[0] / (x1 - x0), viewport[1] / (y1 - y0))
+    return View(b.west, b.south, east, b.north, scale, (x0 + x1) / 2, (y0 + y1) / 2)
 
 
-def basemap_for(spec) -> dict:
-    """Return the basemap's countries that reach into the map's view, highlighted ones marked."""
-    west, south, east, north = _padded_view(spec.bounds)
+def basemap_box(view: View) -> geo.Box:
+    """Return the part of the world the map's basemap covers: a square around the printed view's centre."""
+    half = max(RASTER_VIEWPORT) / 2 * VIEW_MARGIN / view.scale
+    half_lon = min(math.degrees(half), 360.0)
+    center = math.degrees(view.x)
+    return (center - half_lon, max(-geo.MAX_LAT, geo.latitude(view.y - half)),
+            center + half_lon, min(geo.MAX_LAT, geo.latitude(view.y + half)))
+
+
+def basemap_areas(spec) -> tuple[geo.Area, ...]:
+    """Return the countries the map draws, cut to its basemap box at the level and detail its scale needs."""
+    return _view_areas(map_view(spec))
+
+
+def _view_areas(view: View) -> tuple[geo.Area, ...]:
+    """Return the countries a view draws: 1:50m or 1:110m by its scale, simplified to a fraction of a pixel."""
+    level = geo.level_for(view.scale * math.pi / 180)
+    return geo.basemap(basemap_box(view), level, SIMPLIFY_PX / view.scale)
+
+
+def basemap_geojson(spec) -> dict:
+    """Return the map's basemap as GeoJSON, each country marked whether it is highlighted."""
     features = []
-    for feature in load_basemap()["features"]:
-        fw, fs, fe, fn = _feature_box(feature)
-        if fe < west or fw > east or fn < south or fs > north:
-            continue
-        properties = {"highlight": feature["properties"]["iso_a3"] in spec.highlight}
-        features.append({"type": "Feature", "properties": properties, "geometry": feature["geometry"]})
+    for area in basemap_areas(spec):
+        coordinates = [[[list(p) for p in ring] for ring in polygon] for polygon in area.polygons]
+        features.append({"type": "Feature", "properties": {"highlight": bool(area.code) and area.code in spec.highlight},
+                         "geometry": {"type": "MultiPolygon", "coordinates": coordinates}})
     return {"type": "FeatureCollection", "features": features}
 
 
-def _mercator(lat: float, lon: float) -> tuple[float, float]:
-    """Return Web Mercator (x, y) in radians, y growing northwards."""
-    return math.radians(lon), math.asinh(math.tan(math.radians(lat)))
+# --- labels -----------------------------------------------------------------------------------
 
 
-def _pixels_per_radian(bounds, viewport: tuple[int, int] = RASTER_VIEWPORT) -> float:
-    """Return the scale at which Leaflet's fitBounds shows ``bounds`` in the viewport."""
-    x0, y0 = _mercator(bounds.south, bounds.west)
-    x1, y1 = _mercator(bounds.north, bounds.east)
-    return min(viewport[0] / (x1 - x0), viewport[1] / (y1 - y0))
+COUNTRY_FONT = (15, 19)
+"""Font size (CSS pixels at size 1) of a country's name: other countries, highlighted ones."""
+PLACE_FONT = 13
+"""Font size of a place's label."""
 
 
-def _label_box(name: str, lat: float, lon: float, highlighted: bool, scale: float) -> tuple[float, ...]:
+def text_width(text: str, font_px: float, spacing_px: float = 0.0) -> float:
+    """Return about how wide ``text`` sets, in pixels: Han characters a full em, others about 0.62 em."""
+    ems = sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.62 for c in text)
+    return ems * font_px + len(text) * spacing_px
+
+
+def letter_spacing(script: str, highlighted: bool) -> float:
+    """Return the letter spacing (CSS pixels at size 1) of country names: wider between Han characters."""
+    if script == "latin":
+        return 1.5 if highlighted else 1.0
+    return 4.0 if highlighted else 2.0
+
+
+def _label_box(name: str, px: float, py: float, highlighted: bool, script: str) -> tuple[float, ...]:
     """Return the pixel box (left, top, right, bottom) a centred country label covers in the printed map."""
-    x, y = _mercator(lat, lon)
-    em = (19 + 4) if highlighted else (15 + 2)  # font size plus letter spacing, as in map_css
-    half_w, half_h = len(name) * em * PRINT_SIZE / 2 + 6, 15 * PRINT_SIZE
-    return x * scale - half_w, -y * scale - half_h, x * scale + half_w, -y * scale + half_h
+    font = COUNTRY_FONT[highlighted]
+    half_w = text_width(name, font, letter_spacing(script, highlighted)) * PRINT_SIZE / 2 + 6
+    half_h = font * 0.75 * PRINT_SIZE
+    return px - half_w, py - half_h, px + half_w, py + half_h
 
 
 def place_label_sides(spec) -> dict[str, str]:
-    """Return, per labelled place id, the side its label goes: right, or left where it would leave the map."""
-    scale = _pixels_per_radian(spec.bounds)
-    x0, _ = _mercator(spec.bounds.south, spec.bounds.west)
-    x1, _ = _mercator(spec.bounds.north, spec.bounds.east)
-    right_edge = (x0 + x1) / 2 * scale + RASTER_VIEWPORT[0] / 2
-    sides = {}
-    for place in spec.places:
-        x, _ = _mercator(place.lat, place.lon)
-        width = (len(place.name) * 13 + 14) * PRINT_SIZE
-        sides[place.id] = "left" if x * scale + width > right_edge else "right"
-    return sides
+    """Return, per place id, the side its label goes: right, or left where it would leave the map."""
+    view = map_view(spec)
+    return {place.id: _label_side(view, place.name, place.lat, place.lon) for place in spec.places}
 
 
-def _place_boxes(spec, scale: float) -> list[tuple[float, ...]]:
-    """Return the pixel boxes the places' markers and labels cover in the printed map."""
-    sides = place_label_sides(spec)
+def _label_side(view: View, name: str, lat: float, lon: float) -> str:
+    """Return the side a place's label goes: right, or left where it would leave the printed map."""
+    px, _ = view.pixel(lat, lon)
+    return "left" if px + (text_width(name, PLACE_FONT) + 14) * PRINT_SIZE > RASTER_VIEWPORT[0] else "right"
+
+
+def _place_boxes(view: View, places: tuple) -> list[tuple[float, ...]]:
+    """Return the pixel boxes the places' markers and labels, (id, name, lat, lon, labelled), cover."""
     boxes = []
-    for place in spec.places:
-        x, y = _mercator(place.lat, place.lon)
-        px, py = x * scale, -y * scale
-        width = (len(place.name) * 13 + 14) * PRINT_SIZE if place.label else 8 * PRINT_SIZE
+    for _, name, lat, lon, labelled in places:
+        px, py = view.pixel(lat, lon)
+        width = (text_width(name, PLACE_FONT) + 14) * PRINT_SIZE if labelled else 8 * PRINT_SIZE
         half_h = 10 * PRINT_SIZE
-        left, right = (px - width, px + 8 * PRINT_SIZE) if sides[place.id] == "left" else (px - 8 * PRINT_SIZE, px + width)
+        if _label_side(view, name, lat, lon) == "left":
+            left, right = px - width, px + 8 * PRINT_SIZE
+        else:
+            left, right = px - 8 * PRINT_SIZE, px + width
         boxes.append((left, py - half_h, right, py + half_h))
     return boxes
 
 
-def _clip_ring(ring: list, box: tuple[float, float, float, float]) -> list:
-    """Return the ring clipped to box (west, south, east, north), Sutherland-Hodgman, unclosed."""
-    west, south, east, north = box
-    edges = ((lambda p: p[0] >= west, 0, west), (lambda p: p[0] <= east, 0, east),
-             (lambda p: p[1] >= south, 1, south), (lambda p: p[1] <= north, 1, north))
-    points = [tuple(p) for p in ring[:-1]]
-    for inside, axis, value in edges:
-        clipped = []
-        for i, current in enumerate(points):
-            previous = points[i - 1]
-            if inside(current) != inside(previous):
-                t = (value - previous[axis]) / (current[axis] - previous[axis])
-                clipped.append(tuple(previous[k] + t * (current[k] - previous[k]) for k in (0, 1)))
-            if inside(current):
-                clipped.append(current)
-        points = clipped
-        if not points:
-            break
-    return points
+LABEL_MIN_RADIUS = (9.0, 3.0)
+"""How far (CSS pixels at size 1, so times PRINT_SIZE on the printed map) a label's point must lie
+inside a country's visible part: other countries, highlighted ones. Smaller countries stay unnamed
+rather than get a label that covers their neighbours."""
+LABEL_NUDGES = [(0, 0), (0, -1.2), (0, 1.2), (0.35, 0), (-0.35, 0), (0.35, -1.2), (-0.35, -1.2),
+                (0.35, 1.2), (-0.35, 1.2), (0, -2.4), (0, 2.4), (0.7, 0), (-0.7, 0), (0.7, -1.2),
+                (-0.7, -1.2), (0.7, 1.2), (-0.7, 1.2), (0.35, -2.4), (-0.35, -2.4), (0.35, 2.4), (-0.35, 2.4)]
+"""Where to try a country label that collides: fractions of the label's width and height from its point."""
 
 
-def _visible_part(feature: dict, box: tuple[float, float, float, float]) -> tuple[float, tuple[float, float]]:
-    """Return the area (square degrees) and centroid (lon, lat) of the largest part of a country inside box."""
-    polygons = feature["geometry"]["coordinates"]
-    if feature["geometry"]["type"] == "Polygon":
-        polygons = [polygons]
-    best = (0.0, (0.0, 0.0))
-    for polygon in polygons:
-        points = _clip_ring(polygon[0], box)
-        pairs = list(zip(points, points[1:] + points[:1]))
-        cross = [x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in pairs]
-        area = sum(cross) / 2
-        if abs(area) > best[0]:
-            cx = sum((x0 + x1) * c for ((x0, _), (x1, _)), c in zip(pairs, cross)) / (6 * area)
-            cy = sum((y0 + y1) * c for ((_, y0), (_, y1)), c in zip(pairs, cross)) / (6 * area)
-            best = (abs(area), (cx, cy))
+def _visible_part(area: geo.Area, view: View, box: geo.Box) -> tuple[float, list]:
+    """Return the pixel area and pixel rings of the largest part of a country inside ``box``."""
+    best: tuple[float, list] = (0.0, [])
+    for polygon in area.polygons:
+        rings = []
+        for ring in polygon:
+            clipped = geo.clip_ring(list(ring[:-1]), box)
+            if len(clipped) >= 3:
+                # A coarser outline is enough to find a label's point, and much quicker.
+                rings.append(geo.simplify_xy([view.mercator_pixel(math.radians(x), geo.mercator_y(y))
+                                              for x, y in clipped], 2.0))
+        if not rings or len(rings[0]) < 3:
+            continue
+        size = abs(geo.ring_area(rings[0])) - sum(abs(geo.ring_area(r)) for r in rings[1:])
+        if size > best[0]:
+            best = (size, rings)
     return best
 
 
-def country_labels(spec) -> list[tuple[str, float, float, bool]]:
-    """Return (Chinese name, lat, lon, highlighted) of the countries to label: label point in the bounds,
-    highlighted and larger countries first, a label that would overlap a place or a label already
-    placed left out."""
-    b = spec.bounds
-    inset_lat, inset_lon = (b.north - b.south) * 0.03, (b.east - b.west) * 0.03
-    box = (b.west + inset_lon, b.south + inset_lat, b.east - inset_lon, b.north - inset_lat)
+def _overlaps(box: tuple[float, ...], others: list[tuple[float, ...]]) -> bool:
+    """Return whether a pixel box overlaps any of ``others``."""
+    return any(box[0] < o[2] and o[0] < box[2] and box[1] < o[3] and o[1] < box[3] for o in others)
+
+
+def country_labels(spec, words) -> list[tuple[str, float, float, bool]]:
+    """Return (name, lat, lon, highlighted) of the countries to name, in the brief's language.
+
+    Each label goes at the point of the country's largest visible part farthest from its edges,
+    highlighted and larger countries first; a label that would overlap a place, the legend, the
+    scale, the credit or a label already placed, or be crossed by a route, moves within the
+    country, or is left out.
+    """
+    view = map_view(spec)
+    places = tuple((p.id, p.name, p.lat, p.lon, p.label) for p in spec.places)
+    routes = tuple(tuple((w.lat, w.lon) for w in line.waypoints) for line in spec.pipelines)
+    return list(_country_labels(view, frozenset(spec.highlight), words.language.tag, words.language.script,
+                                places, routes, _control_boxes(spec, words)))
+
+
+def _control_boxes(spec, words) -> tuple[tuple[float, ...], ...]:
+    """Return about where the legend (top right), the scale (bottom left) and the credit (bottom right)
+    cover the printed map, in pixels."""
+    width, height = RASTER_VIEWPORT
+    rows = [route_legend_label(p, words) for p in spec.pipelines] + ([words("map_places")] if spec.places else [])
+    legend_w = max([min(text_width(spec.title, 13), 260), *(50 + text_width(r, 12) for r in rows)]) + 20
+    title_lines = max(1, math.ceil(text_width(spec.title, 13) / 260))
+    legend_h = 13 * 1.45 * title_lines + 4 + 12 * 1.45 * len(set(rows)) + 16
+    credit_w = text_width(spec.credit, 10) + 10
+    return ((width - (legend_w + 10) * PRINT_SIZE, 0, width, (legend_h + 10) * PRINT_SIZE),
+            (0, height - 30 * PRINT_SIZE, 175 * PRINT_SIZE, height),
+            (width - credit_w * PRINT_SIZE, height - 18 * PRINT_SIZE, width, height))
+
+
+def _crosses(box: tuple[float, ...], a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """Return whether the segment a-b passes through a pixel box (Liang-Barsky clipping)."""
+    (x0, y0), (x1, y1) = a, b
+    low, high = 0.0, 1.0
+    for p, q in ((x0 - x1, x0 - box[0]), (x1 - x0, box[2] - x0), (y0 - y1, y0 - box[1]), (y1 - y0, box[3] - y0)):
+        if p == 0:
+            if q < 0:
+                return False
+            continue
+        t = q / p
+        if p < 0:
+            low = max(low, t)
+        else:
+            high = min(high, t)
+        if low > high:
+            return False
+    return True
+
+
+@lru_cache(maxsize=32)
+def _country_labels(view: View, highlight: frozenset, tag: str, script: str, places: tuple, routes: tuple,
+                    controls: tuple) -> tuple[tuple[str, float, float, bool], ...]:
+    """Return ``country_labels`` of a view (cached: the screen and the print version share them)."""
+    inset_x, inset_y = (view.east - view.west) * 0.03, (view.north - view.south) * 0.03
+    box = (view.west + inset_x, view.south + inset_y, view.east - inset_x, view.north - inset_y)
     candidates = []
-    for feature in load_basemap()["features"]:
-        lon, lat = feature["properties"]["label"]
-        area, (lon_in, lat_in) = _visible_part(feature, box)
-        if not (box[0] <= lon <= box[2] and box[1] <= lat <= box[3]):
-            # The label point is off the map: label the visible part instead, if there is enough of it.
-            if area < (box[2] - box[0]) * (box[3] - box[1]) * 0.03:
-                continue
-            lon, lat = lon_in, lat_in
-        highlighted = feature["properties"]["iso_a3"] in spec.highlight
-        candidates.append((not highlighted, -area, feature, feature["properties"]["name_zh"], lat, lon, highlighted))
-    scale = _pixels_per_radian(b)
-    placed = _place_boxes(spec, scale)
+    for area in _view_areas(view):
+        name = geo.country_name(area.code, area.name, tag)
+        if not name:
+            continue
+        size, rings = _visible_part(area, view, box)
+        if not rings:
+            continue
+        highlighted = bool(area.code) and area.code in highlight
+        px, py, depth = geo.inner_point(rings, 2.0)
+        if depth >= LABEL_MIN_RADIUS[highlighted] * PRINT_SIZE:
+            candidates.append((not highlighted, -size, name, px, py, highlighted, rings))
+    placed = _place_boxes(view, places) + list(controls)
+    segments = [(view.pixel(*a), view.pixel(*b)) for route in routes for a, b in zip(route, route[1:])]
     labels = []
-    for *_, feature, name, lat, lon, highlighted in sorted(candidates, key=lambda c: c[:2]):
-        # Try the label point, then points around it that are still inside the country and the map.
-        for dlon, dlat in LABEL_NUDGES:
-            at_lat, at_lon = lat + dlat * (b.north - b.south), lon + dlon * (b.east - b.west)
-            if (dlon or dlat) and not (box[1] <= at_lat <= box[3] and box[0] <= at_lon <= box[2]
-                                       and _contains(feature, at_lon, at_lat)):
+    for _, _, name, px, py, highlighted, rings in sorted(candidates, key=lambda c: c[:3]):
+        first = _label_box(name, px, py, highlighted, script)
+        width, height = first[2] - first[0], first[3] - first[1]
+        for fx, fy in LABEL_NUDGES:
+            at = (px + fx * width, py + fy * height)
+            if (fx or fy) and not geo.contains(rings, *at):
                 continue
-            label = _label_box(name, at_lat, at_lon, highlighted, scale)
-            if not any(label[0] < p[2] and p[0] < label[2] and label[1] < p[3] and p[1] < label[3] for p in placed):
+            label = _label_box(name, *at, highlighted, script)
+            if not _overlaps(label, placed) and not any(_crosses(label, a, b) for a, b in segments):
                 placed.append(label)
-                labels.append((name, at_lat, at_lon, highlighted))
+                lat, lon = view.location(*at)
+                labels.append((name, round(lat, 4), round(lon, 4), highlighted))
                 break
-    return labels
-
-
-LABEL_NUDGES = [(0, 0), (0.08, 0), (-0.08, 0), (0, 0.08), (0, -0.08), (0.08, 0.08), (0.08, -0.08),
-                (-0.08, 0.08), (-0.08, -0.08), (0.16, 0), (-0.16, 0), (0, 0.16), (0, -0.16)]
-"""Where to try a country label that collides, as fractions of the map's width and height."""
-
-
-def _contains(feature: dict, lon: float, lat: float) -> bool:
-    """Return whether the point lies inside the country (even-odd rule over all its rings)."""
-    polygons = feature["geometry"]["coordinates"]
-    if feature["geometry"]["type"] == "Polygon":
-        polygons = [polygons]
-    inside = False
-    for polygon in polygons:
-        for ring in polygon:
-            for (x0, y0), (x1, y1) in zip(ring, ring[1:]):
-                if (y0 > lat) != (y1 > lat) and lon < x0 + (lat - y0) * (x1 - x0) / (y1 - y0):
-                    inside = not inside
-    return inside
+    return tuple(labels)
 
 
 # --- Folium elements that keep source text out of template literals -------------------
@@ -337,98 +444,142 @@ def bind_popup(script_cls, layer, html_content: str):
                                content=html_content, options={"maxWidth": 420}))
 
 
+
 # --- what the map says ------------------------------------------------------------
 
 
-def route_style(pipeline, colors, size: float) -> dict:
-    """Return the Leaflet path options of a pipeline: colour by kind, dashed if disrupted or by sea."""
-    color = getattr(colors, pipeline.kind)
-    dash = None
-    if pipeline.kind == "tanker":
-        dash = f"{2 * size:g} {9 * size:g}"
-    if pipeline.status == "disrupted_2022":
-        color, dash = colors.disrupted, f"{12 * size:g} {8 * size:g}"
-    elif pipeline.status == "planned":
-        color, dash = colors.planned, f"{6 * size:g} {6 * size:g}"
-    style = {"color": color, "weight": 4 * size, "opacity": 1.0, "lineCap": "round", "lineJoin": "round",
-             "interactive": True}
-    if dash:
-        style["dashArray"] = dash
+def route_style(pipeline, colors, size: float = 1.0) -> dict:
+    """Return the Leaflet path options of a route: the colour of its kind, the dash pattern of its status.
+
+    Keys: ``color``, ``weight``, ``opacity``, ``lineCap``, ``lineJoin``, ``interactive`` and,
+    for any status but operating, ``dashArray`` (pixels, drawn with round caps).
+    """
+    dashes, width, opacity = ROUTE_LINES[pipeline.status]
+    style = {"color": getattr(colors, pipeline.kind), "weight": round(ROUTE_WEIGHT * width * size, 3),
+             "opacity": opacity, "lineCap": "round", "lineJoin": "round", "interactive": True}
+    if dashes:
+        style["dashArray"] = " ".join(f"{d * size:g}" for d in dashes)
     return style
 
 
-def legend_entries(spec, colors) -> list[tuple[str, dict]]:
-    """Return (label, line style) for each kind of route the map shows, in a fixed order."""
-    entries: dict[tuple[str, str], tuple[str, dict]] = {}
-    for pipeline in spec.pipelines:
-        key = (pipeline.kind, pipeline.status)
-        label = KIND_LABELS[pipeline.kind] + ("" if pipeline.status == "operating" else
-                                              f"（{STATUS_LABELS[pipeline.status]}）")
-        entries[key] = (label, route_style(pipeline, colors, 1))
-    order = [(k, s) for k in KIND_LABELS for s in STATUS_LABELS]
-    return [entries[key] for key in order if key in entries]
-
-
-def _line_swatch(style: dict) -> str:
-    """Return an inline SVG line drawn like the route."""
+def swatch_svg(style: dict, width: int = 44, height: int = 10) -> str:
+    """Return an inline SVG line drawn with a ``route_style``, for legends."""
     dash = f' stroke-dasharray="{style["dashArray"]}"' if "dashArray" in style else ""
-    return (f'<svg class="kz-swatch" viewBox="0 0 44 10" aria-hidden="true"><line x1="3" y1="5" x2="41" y2="5" '
-            f'stroke="{style["color"]}" stroke-width="4" stroke-linecap="round"{dash}/></svg>')
+    y = height / 2
+    return (f'<svg class="kz-swatch" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" aria-hidden="true">'
+            f'<line x1="{y:g}" y1="{y:g}" x2="{width - y:g}" y2="{y:g}" stroke="{style["color"]}" '
+            f'stroke-width="{style["weight"]:g}" stroke-opacity="{style["opacity"]:g}" '
+            f'stroke-linecap="round"{dash}/></svg>')
 
 
-def legend_html(spec, colors) -> str:
-    """Return the legend's HTML: the map's title, a line per kind of route, the place marker."""
+def route_swatch_svg(pipeline, colors, width: int = 44, height: int = 10) -> str:
+    """Return an inline SVG of a route's line (its kind's colour, its status's dashes), for legends."""
+    return swatch_svg(route_style(pipeline, colors), width, height)
+
+
+def route_kind_label(pipeline, words) -> str:
+    """Return what a route is, in the brief's language: its kind's word, or its own label with kind 'other'."""
+    if pipeline.kind == "other" and pipeline.label:
+        return pipeline.label
+    return words(f"route_{pipeline.kind}")
+
+
+def route_legend_label(pipeline, words) -> str:
+    """Return a route's legend entry: its kind, and its status unless operating (Gas pipeline (damaged))."""
+    kind = route_kind_label(pipeline, words)
+    if pipeline.status == "operating":
+        return kind
+    return words("parenthetical", text=kind, aside=words(f"status_{pipeline.status}"))
+
+
+def legend_entries(spec, colors, words) -> list[tuple[str, dict]]:
+    """Return (legend label, ``route_style``) of each kind and status of route the map shows, in a fixed order."""
+    entries: dict[tuple, tuple[str, dict]] = {}
+    for pipeline in spec.pipelines:
+        other = (pipeline.label or "") if pipeline.kind == "other" else ""
+        key = (ROUTE_KINDS.index(pipeline.kind), other, ROUTE_STATUSES.index(pipeline.status))
+        entries.setdefault(key, (route_legend_label(pipeline, words), route_style(pipeline, colors)))
+    return [entries[key] for key in sorted(entries)]
+
+
+def place_swatch_svg(colors, width: int = 44, height: int = 10) -> str:
+    """Return an inline SVG of a place's marker, for legends."""
+    return (f'<svg class="kz-swatch" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" aria-hidden="true"><circle cx="{width / 2:g}" cy="{height / 2:g}" '
+            f'r="{height / 2 - 1:g}" fill="#FFFFFF" stroke="{colors.label}" stroke-width="2"/></svg>')
+
+
+def legend_html(spec, colors, words) -> str:
+    """Return the legend's HTML: the map's title, a line per kind and status of route, the place marker."""
     rows = [f'<div class="kz-legend-title">{html_text(spec.title)}</div>']
-    rows += [f'<div class="kz-legend-row">{_line_swatch(style)}<span>{html_text(label)}</span></div>'
-             for label, style in legend_entries(spec, colors)]
+    rows += [f'<div class="kz-legend-row">{swatch_svg(style)}<span>{html_text(label)}</span></div>'
+             for label, style in legend_entries(spec, colors, words)]
     if spec.places:
-        rows.append('<div class="kz-legend-row"><svg class="kz-swatch" viewBox="0 0 44 10" aria-hidden="true">'
-                    f'<circle cx="22" cy="5" r="4" fill="#FFFFFF" stroke="{colors.label}" stroke-width="2"/></svg>'
-                    '<span>城市、油田、港口</span></div>')
+        rows.append(f'<div class="kz-legend-row">{place_swatch_svg(colors)}<span>{html_text(words("map_places"))}</span></div>')
     return "".join(rows)
 
 
-def _sources_line(brief, keys: list[str]) -> str:
+def _sources_line(brief, keys: list[str], words) -> str:
     """Return the popup's sources line: each key with its source's title."""
     known = {s.key: s for s in brief.sources}
-    items = [f"{html_text(k)}：{html_text(known[k].title)}" if k in known else html_text(k) for k in keys]
-    return "来源：" + "；".join(items)
+    items = [words("labelled", label=k, text=known[k].title) if k in known else k for k in keys]
+    return html_text(words("labelled", label=words("sources"), text=words.series(items)))
 
 
-def pipeline_popup(brief, pipeline) -> str:
-    """Return the popup HTML of a pipeline: names, kind, status, figures, disruptions, sources."""
-    parts = [f"<b>{html_text(pipeline.name)}</b>", f"<i>{html_text(pipeline.name_en)}</i>",
-             f"{KIND_LABELS[pipeline.kind]} · {STATUS_LABELS[pipeline.status]}"]
-    for label, value in (("运力", pipeline.capacity), ("长度", f"{pipeline.length_km:g} 公里" if pipeline.length_km else None),
-                         ("年份", pipeline.years), ("所有者", pipeline.owners)):
+def route_status_text(pipeline, words) -> str:
+    """Return a route's status as the source gives it: the status, with its dates (disrupted (March 2022 – August 2022))."""
+    status = words(f"status_{pipeline.status}")
+    dates = words.date_range(pipeline.since, pipeline.until)
+    return words("parenthetical", text=status, aside=dates) if dates else status
+
+
+def pipeline_popup(brief, pipeline, words) -> str:
+    """Return the popup HTML of a route: names, kind, status and dates, figures, disruptions, sources."""
+    parts = [f"<b>{html_text(pipeline.name)}</b>"]
+    if pipeline.alt_name:
+        parts.append(f"<i>{html_text(pipeline.alt_name)}</i>")
+    parts.append(f"{html_text(route_kind_label(pipeline, words))} · {html_text(route_status_text(pipeline, words))}")
+    if pipeline.status_note:
+        parts.append(html_text(pipeline.status_note))
+    length = words("length_km", km=words.number(pipeline.length_km)) if pipeline.length_km else None
+    for key, value in (("popup_capacity", pipeline.capacity), ("popup_length", length),
+                       ("popup_years", pipeline.years), ("popup_owners", pipeline.owners)):
         if value:
-            parts.append(f"{label}：{html_text(value)}")
+            parts.append(html_text(words("labelled", label=words(key), text=value)))
     if pipeline.disruptions:
-        parts.append("2022年中断：<br>" + "<br>".join(f"· {html_text(d)}" for d in pipeline.disruptions))
+        parts.append(html_text(words("labelled", label=words("popup_disruptions"), text="").rstrip()) + "<br>"
+                     + "<br>".join(f"· {html_text(d)}" for d in pipeline.disruptions))
     if pipeline.note:
         parts.append(html_text(pipeline.note))
     estimated = [w.name for w in pipeline.waypoints if w.estimated]
     if estimated:
-        parts.append("估计位置：" + "、".join(html_text(n) for n in estimated))
-    parts.append(_sources_line(brief, pipeline.sources))
+        parts.append(html_text(words("popup_estimated", names=words.join(list(dict.fromkeys(estimated))))))
+    parts.append(_sources_line(brief, pipeline.sources, words))
     return '<div class="kz-popup">' + "<br>".join(parts) + "</div>"
 
 
-def place_popup(brief, place) -> str:
-    """Return the popup HTML of a place."""
+def place_popup(brief, place, words) -> str:
+    """Return the popup HTML of a place: names, kind (and whether its position is estimated), sources."""
     parts = [f"<b>{html_text(place.name)}</b>"]
-    if place.name_en:
-        parts.append(f"<i>{html_text(place.name_en)}</i>")
-    parts.append(PLACE_KIND_LABELS[place.kind] + ("（位置为估计）" if place.estimated else ""))
+    if place.alt_name:
+        parts.append(f"<i>{html_text(place.alt_name)}</i>")
+    parts.append(html_text(words(f"place_{place.kind}") + (words("position_estimated") if place.estimated else "")))
     if place.sources:
-        parts.append(_sources_line(brief, place.sources))
+        parts.append(_sources_line(brief, place.sources, words))
     return '<div class="kz-popup">' + "<br>".join(parts) + "</div>"
 
 
-def map_css(theme, size: float) -> str:
+def font_family(theme, script: str) -> str:
+    """Return the CSS font-family of the map's text: the theme's heading stack for the script, as CSS strings."""
+    from ..templating import css_string
+
+    return ", ".join(str(css_string(family)) for family in theme.fonts.stack("heading", script)) + ", sans-serif"
+
+
+def map_css(theme, script: str, size: float) -> str:
     """Return the page's CSS: water, labels, legend; sizes multiplied by ``size``."""
-    colors, fonts = theme.map, theme.fonts
-    family = ", ".join(json.dumps(f) for f in [fonts.heading.cjk, *fonts.cjk_fallbacks]) + ", sans-serif"
+    colors = theme.map
     halo = ", ".join(f"{x * size:g}px {y * size:g}px 0 #FFFFFF" for x, y in
                      ((-1, -1), (1, -1), (-1, 1), (1, 1), (0, -1.5), (0, 1.5), (-1.5, 0), (1.5, 0)))
 
@@ -436,13 +587,15 @@ def map_css(theme, size: float) -> str:
         return f"{value * size:g}px"
 
     return f"""
-.leaflet-container {{ background: {colors.water}; font-family: {family}; }}
+.leaflet-container {{ background: {colors.water}; font-family: {font_family(theme, script)}; }}
 .kz-country {{ background: none; border: none; }}
 .kz-country span {{ position: absolute; transform: translate(-50%, -50%); white-space: nowrap;
-  font-size: {px(15)}; letter-spacing: {px(2)}; color: {colors.border}; font-weight: 500; }}
-.kz-country.kz-highlight span {{ color: {colors.label}; font-size: {px(19)}; font-weight: 700; letter-spacing: {px(4)}; }}
+  font-size: {px(COUNTRY_FONT[0])}; letter-spacing: {px(letter_spacing(script, False))}; color: {colors.border};
+  font-weight: 500; }}
+.kz-country.kz-highlight span {{ color: {colors.label}; font-size: {px(COUNTRY_FONT[1])}; font-weight: 700;
+  letter-spacing: {px(letter_spacing(script, True))}; }}
 .leaflet-tooltip.kz-place-label {{ background: none; border: none; box-shadow: none; padding: 0 {px(3)};
-  color: {colors.label}; font-size: {px(13)}; font-weight: 700; text-shadow: {halo}; }}
+  color: {colors.label}; font-size: {px(PLACE_FONT)}; font-weight: 700; text-shadow: {halo}; }}
 .leaflet-tooltip.kz-place-label::before {{ display: none; }}
 .kz-legend {{ background: rgba(255, 255, 255, 0.92); padding: {px(8)} {px(10)}; border-radius: {px(3)};
   box-shadow: 0 0 {px(4)} rgba(0, 0, 0, 0.25); color: {colors.label}; font-size: {px(12)}; line-height: 1.45; }}
@@ -459,7 +612,7 @@ PRINT_CSS = ".leaflet-control-zoom { display: none; }"
 """Extra CSS of the printed map: no zoom buttons on paper."""
 
 
-def _ready_script(bounds) -> str:
+def _ready_script() -> str:
     """Return the script that fits the bounds, sets the credit and tells the rasterizer the map is drawn."""
     return ("{parent}.fitBounds({bounds}, {{animate: false}});\n"
             "{parent}.attributionControl.setPrefix(false);\n"
@@ -477,6 +630,7 @@ def _ready_script(bounds) -> str:
             " window.kzreportReady = true; }}); }}); }}); }});")
 
 
+
 def _stabilise_ids(root) -> None:
     """Give every element of the tree an id from its position, replacing Folium's random ones."""
     counter = 0
@@ -492,32 +646,35 @@ def _stabilise_ids(root) -> None:
                 stack.append(child)
 
 
+
+
 def render_map_html(project, spec, size: float = 1.0, print_version: bool = False) -> str:
     """Return the self-contained HTML page of one map; ``size`` scales labels, lines and legend."""
     folium, RawHtml, OfflineMap, Script = _elements()
-    colors = project.theme.map
-    b = spec.bounds
-    center = [(b.south + b.north) / 2, (b.west + b.east) / 2]
-    fmap = OfflineMap(location=center, zoom_start=4, tiles=None, control_scale=False, zoom_snap=0,
-                      zoom_delta=0.5, prefer_canvas=False, attribution_control=True)
+    colors, words = project.theme.map, project.words
+    tag, script_name = project.source.meta.language, words.language.script
+    view = map_view(spec)
+    fmap = OfflineMap(location=[geo.latitude(view.y), math.degrees(view.x)], zoom_start=4, tiles=None,
+                      control_scale=False, zoom_snap=0, zoom_delta=0.5, prefer_canvas=False,
+                      attribution_control=True)
     figure = fmap.get_root()
     figure.title = html_text(spec.title)
     css, script = leaflet_assets()
     figure.header.add_child(RawHtml(f"<style>{css}</style>"), name="leaflet_css")
     figure.header.add_child(RawHtml(f"<script>{script}</script>"), name="leaflet_js")
-    page_css = map_css(project.theme, size) + (PRINT_CSS if print_version else "")
+    page_css = map_css(project.theme, script_name, size) + (PRINT_CSS if print_version else "")
     figure.header.add_child(RawHtml(f'<meta name="description" content="{html_text(spec.alt)}">'
                                     f"<style>{page_css}</style>"), name="kz_css")
 
     fmap.add_child(Script("Basemap",
                           "L.geoJSON({data}, {{interactive: false, style: function (f) {{"
                           " return f.properties.highlight ? {highlight} : {land}; }}}}).addTo({parent});",
-                          data=basemap_for(spec),
+                          data=basemap_geojson(spec),
                           land={"color": colors.border, "weight": 0.8 * size, "fillColor": colors.land,
                                 "fillOpacity": 1},
                           highlight={"color": colors.border, "weight": 1.2 * size, "fillColor": colors.highlight,
                                      "fillOpacity": 1}))
-    for name, lat, lon, highlighted in country_labels(spec):
+    for name, lat, lon, highlighted in country_labels(spec, words):
         # The icon goes in the marker's options: Folium's Marker sets it afterwards, by which time
         # Leaflet has asked for its default marker images.
         icon = {"html": f"<span>{html_text(name)}</span>", "iconSize": [0, 0],
@@ -526,22 +683,25 @@ def render_map_html(project, spec, size: float = 1.0, print_version: bool = Fals
                                               " keyboard: false}}).addTo({parent});", at=[lat, lon], icon=icon))
 
     for pipeline in spec.pipelines:
-        points = [[w.lat, w.lon] for w in pipeline.waypoints]
+        points = [[w.lat, view.lon(w.lon)] for w in pipeline.waypoints]
         style = route_style(pipeline, colors, size)
-        # A white casing under each route keeps it readable over borders and other routes.
-        folium.PolyLine(points, color="#FFFFFF", weight=style["weight"] + 3 * size, opacity=0.9,
-                        line_cap="round", line_join="round", interactive=False).add_to(fmap)
+        # A casing under each route keeps it readable over borders and other routes.
+        folium.PolyLine(points, color=colors.casing, weight=style["weight"] + 3 * size,
+                        opacity=0.9 * style["opacity"], line_cap="round", line_join="round",
+                        interactive=False).add_to(fmap)
         line = folium.PolyLine(points, **{k: v for k, v in style.items() if k not in ("lineCap", "lineJoin")},
                                line_cap="round", line_join="round")
         line.add_to(fmap)
-        bind_tooltip(Script, line, f"<b>{html_text(pipeline.name)}</b><br>{html_text(pipeline.name_en)}",
-                     sticky=True)
-        bind_popup(Script, line, pipeline_popup(project.source, pipeline))
+        tooltip = f"<b>{html_text(pipeline.name)}</b>"
+        if pipeline.alt_name:
+            tooltip += f"<br>{html_text(pipeline.alt_name)}"
+        bind_tooltip(Script, line, tooltip, sticky=True)
+        bind_popup(Script, line, pipeline_popup(project.source, pipeline, words))
 
     sides = place_label_sides(spec)
     for place in spec.places:
         radius = (6 if place.kind == "capital" else 4.5) * size
-        marker = folium.CircleMarker([place.lat, place.lon], radius=radius, color=colors.label,
+        marker = folium.CircleMarker([place.lat, view.lon(place.lon)], radius=radius, color=colors.label,
                                      weight=2 * size, fill=True, fill_color="#FFFFFF", fill_opacity=1)
         marker.add_to(fmap)
         if place.label:
@@ -549,15 +709,15 @@ def render_map_html(project, spec, size: float = 1.0, print_version: bool = Fals
             bind_tooltip(Script, marker, html_text(place.name), permanent=True, direction=side,
                          className="kz-place-label", offset=[(4 if side == "right" else -4) * size, 0],
                          interactive=False)
-        bind_popup(Script, marker, place_popup(project.source, place))
+        bind_popup(Script, marker, place_popup(project.source, place, words))
 
-    fmap.add_child(Script("Ready", _ready_script(b),
-                          bounds=[[b.south, b.west], [b.north, b.east]], credit=html_text(spec.credit),
-                          legend=legend_html(spec, colors), scale_width=round(160 * size)))
+    fmap.add_child(Script("Ready", _ready_script(),
+                          bounds=[[view.south, view.west], [view.north, view.east]], credit=html_text(spec.credit),
+                          legend=legend_html(spec, colors, words), scale_width=round(160 * size)))
     _stabilise_ids(figure)
     page = figure.render()
-    # Leaflet's CSS and Folium's header carry no language: tell the browser the labels are Chinese.
-    return page.replace("<html>", '<html lang="zh-Hans">', 1)
+    # Leaflet's CSS and Folium's header carry no language: tell the browser which language the labels are in.
+    return page.replace("<html>", f'<html lang="{html_text(tag)}">', 1)
 
 
 # --- cache --------------------------------------------------------------------------

@@ -31,27 +31,33 @@ def _metadata(brief) -> list[str]:
 
 
 class _Notes:
-    """Collects the article passages as numbered footnotes."""
+    """Collects the article passages as numbered footnotes, in the brief's words and the article's quotation marks."""
 
-    def __init__(self) -> None:
+    def __init__(self, words, article_words) -> None:
+        self.words, self.article_words = words, article_words
         self.passages: list[str] = []
 
-    def ref(self, passage: str | None) -> str:
-        """Return the footnote marker for a passage ('' when there is none)."""
-        if not passage:
+    def ref(self, item) -> str:
+        """Return the footnote marker for the passage an item rests on ('' when there is none)."""
+        if not item.passage:
             return ""
-        self.passages.append(passage)
+        quote = self.article_words.quoted(md_escape(item.passage))
+        if getattr(item, "translation", None):
+            text = self.words("passage_translated", quote=quote, translation=self.words.quoted(md_escape(item.translation)))
+        else:
+            text = self.words("passage", quote=quote)
+        self.passages.append(text)
         return f"[^{len(self.passages)}]"
 
     def lines(self) -> list[str]:
         """Return the footnote definitions."""
-        return [f"[^{i}]: 原文：「{md_escape(p)}」" for i, p in enumerate(self.passages, 1)]
+        return [f"[^{i}]: {text}" for i, text in enumerate(self.passages, 1)]
 
 
 def _claim(claim, notes: _Notes, level: str) -> list[str]:
     """Return a claim as a heading or paragraph with its evidence list."""
-    head = f"{level} {md_escape(claim.text)}{notes.ref(claim.passage)}" if level else (
-        f"**{md_escape(claim.text)}**{notes.ref(claim.passage)}")
+    head = f"{level} {md_escape(claim.text)}{notes.ref(claim)}" if level else (
+        f"**{md_escape(claim.text)}**{notes.ref(claim)}")
     body = [f"- {md_escape(e.text)}" for e in claim.evidence]
     detail = [md_escape(claim.detail), ""] if claim.detail else []
     return [head, "", *detail, *body, ""]
@@ -66,55 +72,59 @@ def _section(section, notes: _Notes) -> list[str]:
     return lines
 
 
-def _figures(brief) -> list[str]:
+def _figures(brief, t) -> list[str]:
     """Return the key figures as a pipe table."""
     if not brief.figures:
         return []
     rows = [f"| {md_escape(f.label)} | {md_escape(f.display)} | {f.year or ''} | {md_escape(f.shows)} |"
             for f in brief.figures]
-    return ["## 关键数字", "", "| 指标 | 数值 | 年份 | 说明 |", "|---|---|---|---|", *rows, ""]
+    header = f"| {t('table_indicator')} | {t('table_value')} | {t('table_year')} | {t('table_shows')} |"
+    return [f"## {t('key_figures')}", "", header, "|---|---|---|---|", *rows, ""]
 
 
-def _timeline(brief) -> list[str]:
+def _timeline(brief, t) -> list[str]:
     """Return the timeline as a list."""
     if not brief.timeline:
         return []
-    items = [f"- **{md_escape(e.when or e.date)}** {md_escape(e.title)}：{md_escape(e.text)}" for e in brief.timeline]
-    return ["## 时间线", "", *items, ""]
+    items = [f"- **{md_escape(e.when or t.date(e.date))}** {t('labelled', label=md_escape(e.title), text=md_escape(e.text))}"
+             for e in brief.timeline]
+    return [f"## {t('timeline')}", "", *items, ""]
 
 
-def _quotes(brief) -> list[str]:
+def _quotes(brief, t) -> list[str]:
     """Return the quotes as block quotes with speaker and date."""
     lines = []
     for quote in brief.quotes:
-        speaker = brief.actor(quote.speaker).name
-        kind = "（转述）" if quote.indirect else ""
-        lines += [f"> {md_escape(quote.text)}", ">", f"> — {md_escape(speaker)}，{quote.date}{kind}", ""]
-    return ["## 引语", "", *lines] if lines else []
+        actor = brief.actor(quote.speaker)
+        who = t("quote_attribution", name=md_escape(actor.name), role=md_escape(actor.role), date=t.date(quote.date))
+        kind = t("indirect") if quote.indirect else ""
+        lines += [f"> {md_escape(quote.text)}", ">", f"> {t('dash_attribution', text=who)}{kind}", ""]
+    return [f"## {t('quotes')}", "", *lines] if lines else []
 
 
-def _notes_and_sources(brief) -> list[str]:
+def _notes_and_sources(brief, t) -> list[str]:
     """Return the notes on other sources and the list of sources."""
     lines = []
     if brief.notes:
-        lines += ["## 说明：其他来源与原文的差异", ""]
-        lines += [f"- **{md_escape(n.title)}** {md_escape(n.text)}（来源：{', '.join(n.sources)}）" for n in brief.notes]
+        lines += [f"## {t('other_sources')}", ""]
+        lines += [f"- **{md_escape(n.title)}** " + t("parenthetical", text=md_escape(n.text), aside=t(
+            "labelled", label=t("sources"), text=t.series(f"`{k}`" for k in n.sources))) for n in brief.notes]
         lines.append("")
-    lines += ["## 来源", ""]
-    lines += [f"- `{s.key}` {md_escape(s.title)}" + (f"，{md_escape(s.publisher)}" if s.publisher else "")
-              + (f"，{md_escape(s.date)}" if s.date else "") for s in brief.sources]
+    lines += [f"## {t('sources')}", ""]
+    lines += [f"- `{s.key}` " + t.join_parts([md_escape(s.title), s.publisher and md_escape(s.publisher),
+                                             s.date and md_escape(s.date)]) for s in brief.sources]
     return [*lines, ""]
 
 
-def render_markdown(brief) -> str:
-    """Return the whole brief as Markdown text."""
-    notes = _Notes()
+def render_markdown(brief, t, article_words) -> str:
+    """Return the whole brief as Markdown text, its own words from ``t`` (the brief's ``Words``)."""
+    notes = _Notes(t, article_words)
     lines = _metadata(brief)
-    lines += ["## 核心判断", "", f"**{md_escape(brief.thesis)}**", ""]
+    lines += [f"## {t('key_judgments')}", "", f"**{md_escape(brief.thesis)}**", ""]
     lines += [f"{i}. {md_escape(j.text)}" for i, j in enumerate(brief.judgments, 1)] + [""]
     for section in brief.sections:
         lines += _section(section, notes)
-    lines += _figures(brief) + _timeline(brief) + _quotes(brief) + _notes_and_sources(brief)
+    lines += _figures(brief, t) + _timeline(brief, t) + _quotes(brief, t) + _notes_and_sources(brief, t)
     lines += notes.lines()
     return "\n".join(lines).rstrip() + "\n"
 
@@ -126,5 +136,5 @@ class MarkdownBuilder(Builder):
 
     def build(self, project, reporter) -> None:
         """Render the Markdown and add it to the project's outputs."""
-        text = render_markdown(project.source)
+        text = render_markdown(project.source, project.words, project.article_words)
         project.add_output(project.output_path(f"{project.stem}.md"), text.encode("utf-8"))

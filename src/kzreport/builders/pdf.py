@@ -41,6 +41,20 @@ def brief_text(node) -> str:
     return node if isinstance(node, str) else ""
 
 
+def _maps():
+    """Return the maps builder's module, whose route styles the PDF's legends share."""
+    from . import maps
+
+    return maps
+
+
+def route_legend_text(line, words) -> str:
+    """Return a route's entry in the figure's legend: its name, capacity and status when not operating."""
+    status = _maps().route_status_text(line, words) if line.status != "operating" else None
+    aside = words.join_parts([line.capacity, status])
+    return words("parenthetical", text=line.name, aside=aside) if aside else line.name
+
+
 def _fetcher_class():
     """Return SafeFetcher, defined on first use so that WeasyPrint is imported only by a PDF build."""
     from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -135,10 +149,11 @@ class PdfBuilder(Builder):
         project.add_output(project.output_path(f"{project.stem}.pdf"), data)
 
     def check_fonts(self, project) -> None:
-        """Raise InputError when no theme font draws a character of the brief."""
-        fonts = project.theme.fonts
-        families = [fonts.body.cjk, fonts.body.latin, fonts.heading.cjk, *fonts.cjk_fallbacks]
-        require_coverage(brief_text(project.source), families, f"{project.source_path}: PDF")
+        """Raise InputError when the fonts the PDF sets its text in lack a character of the brief or its words."""
+        script = project.words.language.script
+        text = brief_text(project.source) + "\n".join(project.words.messages.values())
+        for role in ("body", "heading"):
+            require_coverage(text, project.theme.fonts.stack(role, script), f"{project.source_path}: PDF {role} text")
 
     def render_html(self, project) -> tuple[str, dict[str, tuple[bytes, str]]]:
         """Return the brief as HTML and the in-memory resources (map images, logo) it links to."""
@@ -163,17 +178,25 @@ class PdfBuilder(Builder):
         """Return what the templates see: the brief, the theme, page settings and helpers."""
         from ..svgchart import layout_chart
 
-        theme = project.theme
+        from markupsafe import Markup
+
+        theme, brief, words = project.theme, project.source, project.words
+        article_words = project.article_words
         palette = {**theme.colors.model_dump(), "light": theme.colors.light}
         size = project.options.page_size or theme.page_size
         return {
-            "brief": project.source, "meta": project.source.meta, "theme": theme,
+            "brief": brief, "meta": brief.meta, "theme": theme,
+            "t": words, "language": words.language,
+            "article_words": article_words, "article_language": article_words.language,
+            "route_swatch_svg": lambda line: Markup(_maps().route_swatch_svg(line, theme.map)),
+            "route_legend_text": lambda line: route_legend_text(line, words),
+            "figure_displays": lambda chart: [brief.figure(key).display for key in chart.figures],
             "page_size": PAGE_SIZES[size], "print_marks": project.options.print_marks,
             "created": build_time().isoformat(), "maps": {m.id: m for m in project.source.maps},
             "map_url": lambda map_id: f"{INTERNAL_SCHEME}map/{map_id}.png"
             if f"{INTERNAL_SCHEME}map/{map_id}.png" in resources else None,
             "logo_url": f"{INTERNAL_SCHEME}logo" if f"{INTERNAL_SCHEME}logo" in resources else None,
-            "chart_layout": lambda chart: layout_chart(project.source, chart, palette),
+            "chart_layout": lambda chart: layout_chart(brief, chart, palette, words("chart_no_value")),
             "map_colors": theme.map,
             "source_numbers": {s.key: i for i, s in enumerate(project.source.sources, 1)},
             "note_titles": {n.id: n.title for n in project.source.notes},
@@ -186,28 +209,45 @@ class PdfBuilder(Builder):
     def layout(self, project, html: str, resources):
         """Return the laid-out WeasyPrint document and the fetcher that served it."""
         from weasyprint import HTML
-        from weasyprint.urls import FatalURLFetchingError
 
         fetcher = _fetcher_class()(self.allowed_roots(project), resources)
         base = template_search_path(project.options.templates_dir)[0] / "pdf" / "brief.html.j2"
-        with _weasyprint_logs() as logs, time_limit(f"{project.source_path}: PDF layout"):
-            try:
-                document = HTML(string=html, base_url=base.resolve().as_uri(), url_fetcher=fetcher).render()
-            except (Exception, FatalURLFetchingError) as error:
-                self._raise_refused(project, fetcher, error)
-                raise
-        self._raise_refused(project, fetcher, None)
+        with self._weasyprint(project, fetcher, "layout") as logs:
+            document = HTML(string=html, base_url=base.resolve().as_uri(), url_fetcher=fetcher).render()
         self._report_logs(project, logs)
         return document, fetcher
 
     def write(self, project, document, fetcher) -> bytes:
         """Return the PDF bytes: tagged (PDF/UA-1), with a stable identifier."""
         identifier = hashlib.sha256(project.source.model_dump_json().encode()).hexdigest()[:32].encode()
-        with _weasyprint_logs() as logs, time_limit(f"{project.source_path}: PDF write"):
+        # Attachments are fetched while writing, so the fetcher's refusals count here too.
+        with self._weasyprint(project, fetcher, "write") as logs:
             data = document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=identifier,
                                       uncompressed_pdf=False)
         self._report_logs(project, logs)
         return data
+
+    @contextmanager
+    def _weasyprint(self, project, fetcher, step: str) -> Iterator[_CollectLogs]:
+        """Run a WeasyPrint step under the time limit; its refused or unreadable resources become InputErrors."""
+        from weasyprint.urls import FatalURLFetchingError
+
+        with _weasyprint_logs() as logs, time_limit(f"{project.source_path}: PDF {step}"):
+            try:
+                yield logs
+            except FatalURLFetchingError as error:  # a BaseException: never let it reach the user as a traceback
+                self._raise_refused(project, fetcher, error)
+                if isinstance(error.__cause__, RecursionError):
+                    raise InputError(f"{project.source_path}: PDF: a stylesheet imports itself ({error})") from None
+                raise InputError(f"{project.source_path}: PDF: a template or stylesheet asks for a resource "
+                                 f"that cannot be read ({error})") from None
+            except RecursionError:
+                raise InputError(f"{project.source_path}: PDF: a template or stylesheet refers to itself "
+                                 "(an @import or include loop)") from None
+            except Exception as error:
+                self._raise_refused(project, fetcher, error)
+                raise
+        self._raise_refused(project, fetcher, None)
 
     def _raise_refused(self, project, fetcher, error) -> None:
         """Raise InputError when the templates asked for a resource kzreport does not serve."""
