@@ -58,6 +58,12 @@ class Project:
         line, column = self.located.position(loc) if self.located else (0, 0)
         return InputError([Problem(display_path(self.source_path), line, column, format_path(loc), message)])
 
+    def theme_file_name(self) -> str:
+        """Return the theme file as messages name it (the built-in one when no --theme was given)."""
+        from .resources import templates_dir
+
+        return display_path(self.options.theme_file or templates_dir() / "theme.yaml")
+
     @property
     def words(self) -> "Words":
         """Return the interface words of the brief's language (the user's catalog overrides on top)."""

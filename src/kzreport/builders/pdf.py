@@ -87,13 +87,14 @@ def _fetcher_class():
         def _file(self, url: str):
             from urllib.request import url2pathname
 
+            from ..fsutil import read_checked
+
             path = Path(url2pathname(url.split("?")[0].split("#")[0].removeprefix("file:")))
-            real = path.resolve()
-            if not any(real.is_relative_to(root) for root in self.roots):
-                return self._refuse(url, "outside the template and asset folders")
-            if not real.is_file() or real.stat().st_size > MAX_RESOURCE_BYTES:
-                return self._refuse(url, "not a regular file of at most 32 MiB")
-            return URLFetcherResponse(real.as_uri(), real.read_bytes(), {"Content-Type": mime_type(real)})
+            try:  # the one check every file read goes through: inside the roots, regular, bounded
+                data = read_checked(path, roots=self.roots, max_bytes=MAX_RESOURCE_BYTES, what="resource")
+            except InputError as error:
+                return self._refuse(url, str(error).partition(": ")[2] or str(error))
+            return URLFetcherResponse(path.resolve().as_uri(), data, {"Content-Type": mime_type(path)})
 
         def _refuse(self, url: str, why: str):
             self.refused.append(f"{url[:200]} ({why})")
@@ -257,9 +258,16 @@ class PdfBuilder(Builder):
             raise InputError("\n".join(lines)) from error
 
     def _report_logs(self, project, logs: _CollectLogs) -> None:
-        """Turn WeasyPrint's warnings (a bad CSS property, an unreadable image) into an InputError."""
-        warnings = [r.getMessage() for r in logs.records if r.levelno >= logging.WARNING]
-        if warnings:
-            shown = "\n".join(f"  {w}" for w in dict.fromkeys(warnings))
-            raise InputError(f"{project.source_path}: PDF: the templates or stylesheet have problems:\n{shown}")
+        """Turn WeasyPrint's warnings into an InputError that blames what they are about: the theme's logo,
+        or the templates and stylesheets (the brief's text and the map images are checked before)."""
+        warnings = list(dict.fromkeys(r.getMessage() for r in logs.records if r.levelno >= logging.WARNING))
+        if not warnings:
+            return
+        about_logo = [w for w in warnings if f"{INTERNAL_SCHEME}logo" in w]
+        lines = [f"{project.theme_file_name()}: logo: {w}" for w in about_logo]
+        rest = [w for w in warnings if w not in about_logo]
+        if rest:
+            shown = "\n".join(f"  {w}" for w in rest)
+            lines.append(f"{project.source_path}: PDF: the templates or stylesheets have problems:\n{shown}")
+        raise InputError("\n".join(lines))
 
