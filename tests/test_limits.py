@@ -1,4 +1,4 @@
-"""Time limits on rendering stages."""
+"""Time and memory limits on in-process work."""
 
 from __future__ import annotations
 
@@ -7,20 +7,20 @@ import time
 import pytest
 
 from kzreport.errors import InputError
-from kzreport.limits import limit_seconds, time_limit
+from kzreport.limits import limit_memory_bytes, limit_seconds, resident_bytes, work_limits
 
 
 def test_a_stage_over_its_limit_stops_with_a_clear_error():
     start = time.monotonic()
     with pytest.raises(InputError, match="layout took longer than 0.2 s"):
-        with time_limit("layout", 0.2):
+        with work_limits("layout", 0.2):
             while True:
                 pass
     assert time.monotonic() - start < 5
 
 
 def test_a_stage_within_its_limit_runs_and_the_alarm_is_cleared():
-    with time_limit("quick", 0.5):
+    with work_limits("quick", 0.5):
         value = sum(range(1000))
     time.sleep(0.7)  # an alarm left armed would raise here
     assert value == 499500
@@ -31,3 +31,39 @@ def test_bad_limit_setting_is_an_input_error(monkeypatch, value):
     monkeypatch.setenv("KZREPORT_TIME_LIMIT", value)
     with pytest.raises(InputError, match="KZREPORT_TIME_LIMIT"):
         limit_seconds()
+
+
+def test_a_stage_that_grows_past_its_memory_budget_stops_with_a_clear_error():
+    budget = resident_bytes() + (150 << 20)
+    hoard = []
+    with pytest.raises(InputError, match=r"needed more than \d+ MiB of memory.*KZREPORT_MEMORY_LIMIT"):
+        with work_limits("layout", 60, budget):
+            while True:  # grows 1 MiB at a time, as a runaway layout or template would
+                hoard.append(bytearray(1 << 20))
+                hoard[-1][::4096] = b"x" * 256  # touch the pages so that they are resident
+    grown = len(hoard)
+    hoard.clear()
+    assert 100 <= grown <= 1000, grown
+
+
+def test_limits_nest_without_losing_the_outer_timer():
+    start = time.monotonic()
+    with pytest.raises(InputError, match="outer took longer than 0.3 s"):
+        with work_limits("outer", 0.3):
+            with work_limits("inner", 100):
+                pass
+            while True:
+                pass
+    assert time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize("value", ["abc", "12.5", "10", "-1"])
+def test_bad_memory_setting_is_an_input_error(monkeypatch, value):
+    monkeypatch.setenv("KZREPORT_MEMORY_LIMIT", value)
+    with pytest.raises(InputError, match="KZREPORT_MEMORY_LIMIT"):
+        limit_memory_bytes()
+
+
+def test_memory_setting_is_read_in_mib(monkeypatch):
+    monkeypatch.setenv("KZREPORT_MEMORY_LIMIT", "512")
+    assert limit_memory_bytes() == 512 << 20

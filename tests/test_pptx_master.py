@@ -185,3 +185,30 @@ def test_a_macro_enabled_main_part_is_refused(tmp_path):
         b"presentationml.presentation.main+xml", b"ms-powerpoint.presentation.macroEnabled.main+xml")
     with pytest.raises(InputError, match=r"ppt/presentation\.xml"):
         read_master(rezip(members, tmp_path / "macro.pptx"))
+
+
+def with_slide_size(size: str):
+    """Return a maker of the built-in master with ``size`` (a p:sldSz element, or "" for none) in its place."""
+    import re
+
+    def make(path: Path) -> Path:
+        members = builtin_members()
+        presentation = members["ppt/presentation.xml"].decode()
+        members["ppt/presentation.xml"] = re.sub(r"<p:sldSz [^>]*/>", size, presentation).encode()
+        return rezip(members, path)
+    return make
+
+
+@pytest.mark.parametrize("size,message", [
+    ('<p:sldSz cx="0" cy="0"/>', "no slide size"),
+    ("", "no slide size"),
+    ('<p:sldSz cx="12192000" cy="100"/>', "1 to 56 in"),
+    ('<p:sldSz cx="2147483647" cy="6858000"/>', "1 to 56 in"),
+])
+def test_a_master_without_a_usable_slide_size_is_refused_by_build_and_check(tmp_path, cli, size, message):
+    path = with_slide_size(size)(tmp_path / "odd.pptx")
+    status, _, err = cli("templates", "check", path)
+    assert status == 2 and message in err and "Traceback" not in err, err
+    status, _, err = cli("build", "--format", "pptx", "--out", tmp_path / "out", "--pptx-template", path)
+    assert status == 2 and message in err and "Traceback" not in err, err
+    assert not (tmp_path / "out").exists()

@@ -138,6 +138,69 @@ def test_a_logo_that_is_no_regular_file_or_too_big_is_refused_at_once(tmp_path, 
     assert message in str(error) and "logo" in str(error)
 
 
+def png_bytes(width: int, height: int) -> bytes:
+    """Return a solid PNG of the given size."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), "#8E1B2B").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def huge_png(path: Path) -> None:
+    """Write a 30000×30000 PNG of a few kilobytes: tiny on disk, 2.7 GB once decoded."""
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
+
+    side = 30000
+    rows = zlib.compress((b"\0" + b"\0" * side) * 64)  # 64 rows is enough: the header is what matters
+    header = side.to_bytes(4, "big") * 2 + bytes([8, 0, 0, 0, 0])
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("make_logo,message", [
+    (huge_png, "not a readable PNG"),
+    (lambda p: p.write_bytes(png_bytes(7000, 10)), "at most 6000 a side"),
+    (lambda p: p.write_bytes(png_bytes(400, 300)[:-200]), "not a readable PNG"),
+    (lambda p: p.write_bytes(b"GIF89a" + bytes(100)), "not a readable PNG"),
+    (lambda p: p.write_text("<html><script>alert(1)</script></html>"), "not a readable PNG"),
+])
+def test_a_logo_whose_image_would_fail_or_balloon_later_is_refused_with_the_theme_named(tmp_path, make_logo,
+                                                                                         message):
+    from tests.conftest import outcome_within
+
+    theme, theme_dir = load_theme(theme_with_logo(tmp_path / "theme", make_logo))
+    error = outcome_within(lambda: read_logo(theme, theme_dir), 20)
+    assert isinstance(error, InputError), error
+    assert message in str(error) and "'logo.png'" in str(error), str(error)
+
+
+@pytest.mark.parametrize("svg,message", [
+    ('<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+     '<svg xmlns="http://www.w3.org/2000/svg"><text>&b;</text></svg>', "with a DTD"),
+    ('<svg xmlns="http://www.w3.org/2000/svg"><rect', "not well-formed"),
+    ('<html xmlns="http://www.w3.org/1999/xhtml"/>', "root element is not <svg>"),
+])
+def test_an_svg_logo_with_a_dtd_or_broken_xml_is_refused(tmp_path, svg, message):
+    folder = tmp_path / "theme"
+    folder.mkdir()
+    (folder / "logo.svg").write_text(svg, encoding="utf-8")
+    (folder / "theme.yaml").write_text("logo: logo.svg\n", encoding="utf-8")
+    theme, theme_dir = load_theme(folder / "theme.yaml")
+    with pytest.raises(InputError, match=message):
+        read_logo(theme, theme_dir)
+
+
+def test_a_sound_logo_is_returned_unchanged(tmp_path):
+    data = png_bytes(240, 80)
+    theme, theme_dir = load_theme(theme_with_logo(tmp_path / "theme", lambda p: p.write_bytes(data)))
+    assert read_logo(theme, theme_dir) == (data, "image/png")
+
+
 def test_a_fifo_logo_fails_the_deck_build_with_exit_2(minimal_source, tmp_path):
     theme = theme_with_logo(tmp_path / "theme", os.mkfifo)
     result = kzreport("build", minimal_source, "--theme", theme, "--format", "pptx", "--out", tmp_path / "out", "-q")

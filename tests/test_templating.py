@@ -123,3 +123,15 @@ def test_a_template_that_loops_too_long_is_stopped_by_the_time_limit(tmp_path, m
     with pytest.raises(InputError, match="template t.html.j2 took longer than 1 s"):
         render_template(template_environment(tmp_path), "t.html.j2", {})
     assert time.monotonic() - start < 10
+
+
+def test_a_template_whose_output_grows_without_end_is_stopped_by_the_memory_budget(tmp_path, monkeypatch):
+    from kzreport.limits import resident_bytes
+
+    monkeypatch.setenv("KZREPORT_MEMORY_LIMIT", str((resident_bytes() >> 20) + 200))
+    monkeypatch.setenv("KZREPORT_TIME_LIMIT", "120")
+    (tmp_path / "t.html.j2").write_text(
+        "{% for i in range(100000) %}{% for j in range(100000) %}{{ 'x' * 10000 }}{% endfor %}{% endfor %}",
+        encoding="utf-8")
+    with pytest.raises(InputError, match="template t.html.j2 needed more than .* MiB of memory"):
+        render_template(template_environment(tmp_path), "t.html.j2", {})

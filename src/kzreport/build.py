@@ -88,8 +88,8 @@ class Project:
         """Return the path of an output inside the output folder."""
         return self.options.out_dir.joinpath(*parts)
 
-    def map_image(self, map_id: str) -> bytes | None:
-        """Return the PNG of a map: made in this build, else from the map cache, else None."""
+    def map_image(self, map_id: str, target: str = "pdf") -> bytes | None:
+        """Return the PNG of a map for a target ("pdf" or "slide"): made in this build, else cached, else None."""
         path = self.output_path("maps", f"{map_id}.png")
         if path in self.outputs:
             return self.outputs[path]
@@ -240,7 +240,9 @@ def run_builders(project: Project, rest: list, reporter: Reporter) -> None:
 
 def _run_here(builder, project: Project, reporter: Reporter) -> None:
     """Run one builder in this process, as a reported stage."""
-    with reporter.stage(f"{builder.name} {project.stem}"):
+    from .limits import work_limits
+
+    with reporter.stage(f"{builder.name} {project.stem}"), work_limits(f"{project.source_path}: {builder.name}"):
         builder.build(project, reporter)
 
 

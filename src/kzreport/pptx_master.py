@@ -150,9 +150,27 @@ def open_master(path: Path):
 
     data = read_master(path)
     try:
-        return Presentation(io.BytesIO(data))
+        prs = Presentation(io.BytesIO(data))
     except Exception as error:  # python-pptx raises KeyError/ValueError/lxml errors on foreign packages
         raise InputError(f"{display_path(path)}: python-pptx cannot open this deck template: {error}") from None
+    problem = slide_size_problem(prs.slide_width, prs.slide_height)
+    if problem:
+        raise InputError(f"{display_path(path)}: {problem}")
+    return prs
+
+
+# PowerPoint's own bounds for a slide side: 1 to 56 inches.
+MIN_SLIDE_SIDE, MAX_SLIDE_SIDE = 914400, 51206400
+
+
+def slide_size_problem(width: int | None, height: int | None) -> str | None:
+    """Return why a master's slide size cannot hold a deck (missing, or outside PowerPoint's 1–56 in), or None."""
+    if not width or not height:
+        return "the deck template has no slide size (p:sldSz in ppt/presentation.xml)"
+    if not all(MIN_SLIDE_SIDE <= side <= MAX_SLIDE_SIDE for side in (width, height)):
+        return (f"the deck template's slides are {width / 914400:.2f} × {height / 914400:.2f} in; "
+                "PowerPoint allows 1 to 56 in a side")
+    return None
 
 
 @dataclass(frozen=True)

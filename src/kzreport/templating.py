@@ -118,10 +118,10 @@ def render_template(env, name: str, context: dict[str, Any]) -> str:
     from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError
     from jinja2.sandbox import SecurityError
 
-    from .limits import time_limit
+    from .limits import work_limits
 
     try:
-        with time_limit(f"template {name}"):
+        with work_limits(f"template {name}"):
             return env.get_template(name).render(context)
     except TemplateNotFound as error:
         raise InputError(f"template {error.name!r} not found in {', '.join(map(str, env.loader.loaders[0].searchpath))}") from None

@@ -143,4 +143,53 @@ def read_logo(theme: Theme, theme_dir: Path | None) -> tuple[bytes, str] | None:
     mime = mime_type(Path(os.path.realpath(path)))
     if mime not in LOGO_TYPES:
         raise InputError(f"theme: logo {theme.logo!r} must be an SVG, PNG or JPEG file in the theme's folder")
+    problem = svg_logo_problem(data) if mime == "image/svg+xml" else raster_logo_problem(data, mime)
+    if problem:
+        raise InputError(f"theme: logo {theme.logo!r} {problem}")
     return data, mime
+
+
+MAX_LOGO_SIDE = 6000
+"""Pixels per side: a logo prints a few centimetres wide, and a huge one costs seconds and gigabytes to decode."""
+
+
+def raster_logo_problem(data: bytes, mime: str) -> str | None:
+    """Return why a PNG or JPEG logo cannot be used (a mislabelled, oversized, truncated or corrupt image), or None.
+
+    The whole image is decoded here, under Pillow's own checks made fatal, so that a file that
+    would fail or balloon inside WeasyPrint or PowerPoint is refused with the theme's name on it.
+    """
+    import io
+    import warnings
+
+    from PIL import Image
+
+    expected = {"image/png": "PNG", "image/jpeg": "JPEG"}[mime]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with Image.open(io.BytesIO(data), formats=[expected]) as image:
+                if max(image.size) > MAX_LOGO_SIDE or min(image.size) < 1:
+                    return f"is {image.size[0]}×{image.size[1]} pixels; a logo may have at most {MAX_LOGO_SIDE} a side"
+                image.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Warning) as error:
+        return f"is not a readable {expected} image ({error})"
+    return None
+
+
+def svg_logo_problem(data: bytes) -> str | None:
+    """Return why an SVG logo cannot be used (not well-formed XML, not SVG, or with a DTD), or None.
+
+    A DTD is refused outright: entity expansion is the classic way to make a small file huge.
+    """
+    import xml.etree.ElementTree as ElementTree
+
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        return "is an SVG with a DTD (<!DOCTYPE> or <!ENTITY>), which kzreport does not read"
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError as error:
+        return f"is not well-formed SVG ({error})"
+    if root.tag not in ("{http://www.w3.org/2000/svg}svg", "svg"):
+        return "is not an SVG image (its root element is not <svg>)"
+    return None

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from ..errors import InputError
 from ..fonts import require_coverage
-from ..limits import time_limit
+from ..limits import work_limits
 from ..reproducible import build_time
 from ..resources import assets_dir, mime_type, template_search_path
 from ..theme import read_logo
@@ -233,7 +233,7 @@ class PdfBuilder(Builder):
         """Run a WeasyPrint step under the time limit; its refused or unreadable resources become InputErrors."""
         from weasyprint.urls import FatalURLFetchingError
 
-        with _weasyprint_logs() as logs, time_limit(f"{project.source_path}: PDF {step}"):
+        with _weasyprint_logs() as logs, work_limits(f"{project.source_path}: PDF {step}"):
             try:
                 yield logs
             except FatalURLFetchingError as error:  # a BaseException: never let it reach the user as a traceback
