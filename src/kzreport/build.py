@@ -36,6 +36,7 @@ class BuildOptions:
     templates_dir: Path | None = None
     pptx_template: Path | None = None
     use_cache: bool = True
+    jobs: int | None = None  # worker processes for a batch; None: one per core
 
 
 @dataclass
@@ -183,8 +184,11 @@ def build(sources: list[Path], options: BuildOptions, reporter: Reporter | None 
                 _run_here(builder, project, reporter)
             with reporter.stage(f"{builder.name} {builder.finish_stage}"):
                 builder.finish(reporter)
-        for project in projects:
-            run_builders(project, others, reporter)
+        if len(projects) > 1 and worker_count(options) > 1:
+            run_batch(projects, others, reporter, worker_count(options))
+        else:
+            for project in projects:
+                run_builders(project, others, reporter)
     finally:
         for builder in builders:
             builder.close()
@@ -236,6 +240,33 @@ def run_builders(project: Project, rest: list, reporter: Reporter) -> None:
     finally:
         if child is not None:
             child.cancel()
+
+
+def worker_count(options: BuildOptions) -> int:
+    """Return how many worker processes a batch may use: ``--jobs``, else one per core available."""
+    import os
+
+    if options.jobs:
+        return options.jobs
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def run_batch(projects: list[Project], builders: list, reporter: Reporter, jobs: int) -> None:
+    """Run ``builders`` on every project (maps already made), ``jobs`` projects at a time, each in a
+    forked worker that builds all of that project's outputs; without fork, one after another here."""
+    from .parallel import Pool, can_fork
+
+    if not can_fork():
+        for project in projects:
+            run_builders(project, builders, reporter)
+        return
+    with Pool(jobs) as pool:
+        for project in projects:
+            pool.submit(project, lambda project=project: _build_apart(builders, project))
+        for project, (outputs, timings) in pool.results():
+            project.outputs.update(outputs)
+            reporter.timings += [(f"{name} (worker)" if depth == 0 else name, secs, depth)
+                                 for name, secs, depth in timings]
 
 
 def _run_here(builder, project: Project, reporter: Reporter) -> None:

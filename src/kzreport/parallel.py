@@ -78,3 +78,53 @@ def _run_and_report(work: Callable[[], Any], write_end: int) -> None:
             pipe.write(data)
     finally:
         os._exit(0)
+
+
+class Pool:
+    """At most ``size`` forked children at a time; results come back in the order work was submitted.
+
+    Each child writes its result to a pipe only when done, and a full pipe would block it, so the
+    pool reads whichever child is ready first (``select``) before starting the next.
+    """
+
+    def __init__(self, size: int):
+        self.size = max(1, size)
+        self.waiting: list[tuple[Any, Callable[[], Any]]] = []
+        self.running: dict[int, tuple[int, Any, Child]] = {}  # read end -> (order, key, child)
+        self.done: dict[int, tuple[Any, Any]] = {}
+
+    def submit(self, key: Any, work: Callable[[], Any]) -> None:
+        """Queue ``work``; its result is reported under ``key``."""
+        self.waiting.append((key, work))
+
+    def results(self):
+        """Yield (key, result) for every submitted work in order; raise the first failure met."""
+        order, total, submitted = 0, len(self.waiting), 0
+        queue = list(self.waiting)
+        self.waiting = []
+        while order < total:
+            while queue and len(self.running) < self.size:
+                key, work = queue.pop(0)
+                child = Child(work)
+                self.running[child.read_end] = (submitted, key, child)
+                submitted += 1
+            self._collect_one()
+            while order in self.done:
+                yield self.done.pop(order)
+                order += 1
+
+    def _collect_one(self) -> None:
+        """Wait for one running child to be ready and keep its result."""
+        import select
+
+        ready, _, _ = select.select(list(self.running), [], [])
+        index, key, child = self.running.pop(ready[0])
+        self.done[index] = (key, child.join())
+
+    def __enter__(self) -> "Pool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for _, _, child in self.running.values():
+            child.cancel()
+        self.running.clear()
