@@ -86,6 +86,62 @@ def copies(count: int, folder: Path) -> list[Path]:
     return paths
 
 
+def preview_refresh(kz: list[str], env: dict[str, str], work: Path, runs: int) -> dict[str, float]:
+    """Return the median seconds from saving a one-line change of the default brief to each refreshed part
+    of a running ``kzreport preview`` (as its page learns it: the part's version in ``/state`` changes)."""
+    import socket
+    import urllib.request
+
+    folder = work / "preview"
+    folder.mkdir()
+    source = folder / "brief.yaml"
+    original = default_source().read_text(encoding="utf-8")
+    source.write_text(original, encoding="utf-8")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([*kz, "preview", str(source), "--port", str(port), "--out", str(folder / "out")],
+                               env=env, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def state() -> dict | None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/state", timeout=5) as response:
+                return json.load(response)
+        except OSError:
+            return None
+
+    def settled(deadline: float = 180.0) -> dict:
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            now = state()
+            if now and not now["building"] and all(v > 0 for v in now["versions"].values()):
+                return now
+            time.sleep(0.05)
+        raise SystemExit("benchmark: the preview did not finish building")
+
+    samples: dict[str, list[float]] = {"html": [], "pdf": [], "slides": []}
+    try:
+        before = settled()
+        for n in range(runs):
+            source.write_text(original.replace("  subtitle: ", f"  subtitle: {n + 1} ", 1), encoding="utf-8")
+            saved = time.perf_counter()
+            waiting = dict(before["versions"])
+            while waiting:
+                now = state()
+                for part in list(waiting):
+                    if now and now["versions"][part] != waiting[part]:
+                        samples[part].append(time.perf_counter() - saved)
+                        del waiting[part]
+                time.sleep(0.01)
+                if time.perf_counter() - saved > 180:
+                    raise SystemExit("benchmark: the preview did not refresh")
+            before = settled()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    return {part: statistics.median(values) for part, values in samples.items() if values}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -125,6 +181,11 @@ def main() -> int:
     record("maps only, cached (no browser)", median_of(runs, [*kz, "build", "-q", "--format", "maps", "--out", str(out)], env, work))
     record("PDF only (maps cached)", median_of(runs, [*kz, "build", "-q", "--format", "pdf", "--out", str(out)], env, work))
     record("deck only (maps cached)", median_of(runs, [*kz, "build", "-q", "--format", "pptx", "--out", str(out)], env, work))
+    record("HTML edition only (maps drawn live)",
+           median_of(runs, [*kz, "build", "-q", "--format", "html", "--out", str(out)], env, work))
+    refresh = preview_refresh(kz, env, work, runs)
+    for part, seconds in refresh.items():
+        record(f"preview: save -> refreshed {part}", Sample(seconds, 0.0), "one-line change, warm process")
     record("warm build in one process (KZREPORT_JOBS=1)",
            median_of(runs, [*kz, "build", "-q", "--out", str(out)], {**env, "KZREPORT_JOBS": "1"}, work))
 
@@ -157,6 +218,10 @@ def main() -> int:
         ("kzreport --help < 0.2 s", rows[0][1].seconds, 0.2, f"{rows[0][1].seconds:.3f} s"),
         ("peak RSS of a build < 400 MB", max(cold.max_rss_mb, warm.max_rss_mb), 400, f"{max(cold.max_rss_mb, warm.max_rss_mb):.0f} MB"),
     ]
+    for part, limit in (("html", 1.0), ("pdf", 2.0)):
+        if part in refresh:
+            targets.append((f"preview: save -> {part} refreshed < {limit:g} s", refresh[part], limit,
+                            f"{refresh[part]:.2f} s"))
     if 20 in scale:
         targets.append(("20x content < 10x the time of 1x", scale[20].seconds / warm.seconds, 10, f"{scale[20].seconds / warm.seconds:.1f}x"))
     if 16 in batch:

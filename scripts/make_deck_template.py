@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from kzreport import _pptx_xml as xml  # noqa: E402
-from kzreport.builders.deck import restyle_theme  # noqa: E402
+from kzreport.builders.deck import BODY_PT, LINE_PCT, SPACE_BEFORE_PT, TITLE_PT, restyle_theme  # noqa: E402
 from kzreport.theme import load_theme  # noqa: E402
 
 SLIDE_WIDTH = 12192000  # 16:9 at PowerPoint's standard height
@@ -58,14 +58,21 @@ def widen_to_16_9(prs) -> None:
 
 
 def style_master(prs) -> None:
-    """Set the master's title colour and text sizes for a 16:9 deck and zh-CN as the default language."""
+    """Put the look into the master: title and body styles (sizes, theme colours and fonts, bullets,
+    percent line spacing), 12 pt footers, shrink-on-overflow on every placeholder, zh-CN as the default
+    language; slides added in PowerPoint from any layout then look like kzreport's."""
     master = prs.slide_master._element
-    xml.set_text_style_color(master, "p:titleStyle", "tx2")
-    xml.set_text_style_sizes(master, "p:titleStyle", [36])
-    xml.set_text_style_sizes(master, "p:bodyStyle", [24, 22, 20, 18, 18])
+    xml.style_master_text(master, title_pt=TITLE_PT, body_pts=[BODY_PT, 20, 18, 16, 16], line_pct=LINE_PCT,
+                          space_before_pt=SPACE_BEFORE_PT, other_pt=18)
+    xml.style_footer_placeholders(master, 12, "accent4")
+    xml.shrink_on_overflow(master)
+    xml.raise_small_sizes(master, 12)
     xml.set_default_language(master)
     xml.set_default_language(prs.part._element)
     for layout in prs.slide_layouts:
+        xml.style_footer_placeholders(layout._element, 12, "accent4")
+        xml.shrink_on_overflow(layout._element)
+        xml.raise_small_sizes(layout._element, 12)
         xml.set_default_language(layout._element)
 
 
@@ -98,7 +105,7 @@ def make_template() -> bytes:
     keep_named_layouts(prs)
     widen_to_16_9(prs)
     style_master(prs)
-    restyle_theme(prs, theme)
+    restyle_theme(prs, theme, xml.LANG)
     drop_thumbnail(prs)
     set_core_properties(prs)
     buffer = io.BytesIO()

@@ -254,8 +254,9 @@ def test_every_output_carries_the_brief_language(built):
     assert langs == {LANGUAGES[tag].office}
 
 
-FACES = {"en": ("Noto-Serif", "Noto Sans", "Noto Sans CJK SC"), "zh-Hans": ("Noto-Serif-CJK-SC", "Noto Sans CJK SC", "Noto Sans CJK SC"),
-         "zh-Hant": ("Noto-Serif-CJK-TC", "Noto Sans CJK TC", "Noto Sans CJK TC")}
+# PDF body face; the deck's Latin face and East Asian face (the theme part's, which runs inherit).
+FACES = {"en": ("Noto-Serif", "Noto Sans", "Noto Sans CJK SC"), "zh-Hans": ("Noto-Serif-CJK-SC", "Noto Sans", "Noto Sans CJK SC"),
+         "zh-Hant": ("Noto-Serif-CJK-TC", "Noto Sans", "Noto Sans CJK TC")}
 
 
 def test_each_language_is_set_in_its_own_faces(built):
@@ -268,8 +269,15 @@ def test_each_language_is_set_in_its_own_faces(built):
     body, latin, east_asian = FACES[tag]
     embedded = subprocess.run(["pdffonts", str(paths["pdf"])], capture_output=True, text=True, check=True).stdout
     assert re.search(rf"\+{body}\s", embedded), embedded
-    with zipfile.ZipFile(paths["deck"]) as deck:
-        root = etree.fromstring(deck.read("ppt/slides/slide2.xml"))
     a = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
-    run = next(root.iter(f"{a}rPr"))
-    assert (run.find(f"{a}latin").get("typeface"), run.find(f"{a}ea").get("typeface")) == (latin, east_asian)
+    with zipfile.ZipFile(paths["deck"]) as deck:
+        slide = etree.fromstring(deck.read("ppt/slides/slide2.xml"))
+        theme = etree.fromstring(deck.read("ppt/theme/theme1.xml"))
+    # Runs name no face (they inherit +mj/+mn from the master), or the faces the theme part names.
+    named = {(rpr.find(f"{a}latin").get("typeface") if rpr.find(f"{a}latin") is not None else None,
+              rpr.find(f"{a}ea").get("typeface") if rpr.find(f"{a}ea") is not None else None)
+             for rpr in slide.iter(f"{a}rPr")}
+    assert named <= {(None, None), (latin, east_asian)}, named
+    for scheme in ("majorFont", "minorFont"):
+        fonts = theme.find(f".//{a}fontScheme/{a}{scheme}")
+        assert (fonts.find(f"{a}latin").get("typeface"), fonts.find(f"{a}ea").get("typeface")) == (latin, east_asian)

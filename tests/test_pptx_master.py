@@ -45,7 +45,8 @@ def test_builtin_master_serves_every_kind(cli):
     status, out, err = cli("templates", "check", BUILTIN)
     assert status == 0, err
     assert "16:9" in out and "headings Noto Sans CJK SC, body Noto Sans CJK SC" in out
-    assert out.count(" ok\n") == 5
+    # The built-in storyboard's kinds: title, content, two_content and title_only (maps, timeline).
+    assert out.count(" ok\n") == 4 and all(f"  {kind} " in out for kind in ("title", "content", "two_content", "title_only"))
 
 
 def test_master_with_other_names_is_reported_then_served_through_the_theme(cli, dutch_master, tmp_path):

@@ -61,6 +61,20 @@ def test_pages_are_drawn_at_device_scale_with_no_requests():
 
 
 @pytest.mark.browser
+def test_pages_of_different_sizes_share_one_browser():
+    box = page('<div style="width:100px;height:50px;background:#C8553D"></div>')
+    launches = STATS.launches
+    images = rasterize_maps({"print": box, "slide": box, "default": box}, viewport=(200, 100), device_scale=1,
+                            sizes={"print": ((120, 60), 4), "slide": ((300, 150), 3.5)})
+    assert STATS.launches == launches + 1 and STATS.aborted == []
+    sizes = {key: Image.open(io.BytesIO(png)).size for key, png in images.items()}
+    assert sizes == {"print": (480, 240), "slide": (1050, 525), "default": (200, 100)}
+    # The page is laid out in CSS pixels: the box covers the same CSS area at every device scale.
+    slide = Image.open(io.BytesIO(images["slide"])).convert("RGB")
+    assert slide.getpixel((345, 170)) == (0xC8, 0x55, 0x3D) and slide.getpixel((355, 180)) == (255, 255, 255)
+
+
+@pytest.mark.browser
 def test_a_page_that_reaches_for_the_network_fails_and_connects_nowhere():
     # The conftest guard raises on any IP connection from this process; the browser's requests are aborted.
     tracker = page('<img src="https://tracker.example/pixel.png"><link rel="stylesheet" href="http://cdn.example/x.css">')

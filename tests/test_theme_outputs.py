@@ -66,12 +66,13 @@ def test_master_missing_a_layout_stops_the_build_with_the_names_it_has(cli, tmp_
     from kzreport.resources import templates_dir
 
     prs = Presentation(str(templates_dir() / "deck" / "kzreport.pptx"))
-    prs.slide_layouts.remove(next(lay for lay in prs.slide_layouts if lay.name == "Section Header"))
+    prs.slide_layouts.remove(next(lay for lay in prs.slide_layouts if lay.name == "Two Content"))
     master = tmp_path / "short.pptx"
     prs.save(str(master))
     status, out, _ = cli("templates", "check", master)
-    assert status == 2 and "section     'Section Header'" in out and "no such layout" in out
+    assert status == 2 and "two_content 'Two Content'" in out and "no such layout" in out
+    assert "section" not in out.split("layouts:", 1)[1], "the built-in storyboard makes no section slides"
     status, _, err = cli("build", FIXTURES / "minimal.yaml", "--format", "pptx", "--out", tmp_path / "out",
                          "--pptx-template", master)
-    assert status == 2 and "no slide layout named 'Section Header'" in err and "'Title Slide'" in err
+    assert status == 2 and "no slide layout named 'Two Content'" in err and "'Title Slide'" in err
     assert not (tmp_path / "out").exists()

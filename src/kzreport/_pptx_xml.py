@@ -261,12 +261,13 @@ def set_theme_colors(theme_xml: bytes, colors: dict[str, str]) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def set_theme_fonts(theme_xml: bytes, major: ThemeFaces, minor: ThemeFaces) -> bytes:
+def set_theme_fonts(theme_xml: bytes, major: ThemeFaces, minor: ThemeFaces, lang: str = LANG) -> bytes:
     """Return the theme part with heading (major) and body (minor) fonts set from the theme's faces.
 
-    The Latin face is ``a:latin``, the Simplified Chinese face ``a:ea``; the script entries ``Hans``
-    and ``Hant`` name the Simplified and Traditional faces, replacing the SimSun-style defaults that
-    make viewers draw Chinese in a serif fallback.
+    The Latin face is ``a:latin``; ``a:ea`` is the Chinese face of the deck's language ``lang``
+    (Traditional for zh-TW, else Simplified: viewers that ignore the script entries draw every
+    East Asian character in it); the script entries ``Hans`` and ``Hant`` name both faces,
+    replacing the SimSun-style defaults that make viewers draw Chinese in a serif fallback.
     """
     root = etree.fromstring(theme_xml)
     scheme = root.find(f".//{{{A_NS}}}fontScheme")
@@ -279,7 +280,8 @@ def set_theme_fonts(theme_xml: bytes, major: ThemeFaces, minor: ThemeFaces) -> b
             elif child.tag == f"{{{A_NS}}}font" and child.get("script") in ("Hans", "Hant", "Jpan", "Hang"):
                 collection.remove(child)
         collection.insert(0, etree.Element(f"{{{A_NS}}}cs", typeface=""))
-        collection.insert(0, etree.Element(f"{{{A_NS}}}ea", typeface=faces.hans, charset=GB2312_CHARSET))
+        east_asian = faces.hant if lang in CJK_CHARSETS else faces.hans
+        collection.insert(0, etree.Element(f"{{{A_NS}}}ea", typeface=east_asian, charset=east_asian_charset(lang)))
         collection.insert(0, etree.Element(f"{{{A_NS}}}latin", typeface=faces.latin))
         # script fonts follow latin/ea/cs
         collection.insert(3, etree.Element(f"{{{A_NS}}}font", script="Hant", typeface=faces.hant))
@@ -427,3 +429,284 @@ def theme_east_asian_fonts(prs) -> tuple[str, str]:
         ea = root.find(f".//{{{A_NS}}}{tag}/{{{A_NS}}}ea")
         faces.append(ea.get("typeface", "") if ea is not None else "")
     return faces[0], faces[1]
+
+
+# --- style that lives in the master ------------------------------------------------------------
+
+
+def run_properties(rpr, *, lang: str, size_pt: float | None = None, bold: bool | None = None,
+                   color: str | None = None, latin: str | None = None, east_asian: str | None = None) -> None:
+    """Set only what a run needs beyond the master's style on an ``a:rPr``: its language, and the size,
+    weight, colour (a theme slot such as ``tx2``, or ``#RRGGBB``) and faces when given."""
+    rpr.set("lang", lang)
+    rpr.set("altLang", alt_language(lang))
+    if size_pt is not None:
+        rpr.set("sz", str(round(size_pt * 100)))
+    if bold is not None:
+        rpr.set("b", "1" if bold else "0")
+    if color:
+        fill = _replace_child(rpr, "a:solidFill", _RPR_ORDER)
+        if color.startswith("#"):
+            etree.SubElement(fill, qn("a:srgbClr"), val=color.lstrip("#").upper())
+        else:
+            etree.SubElement(fill, qn("a:schemeClr"), val=color)
+    if latin:
+        _replace_child(rpr, "a:latin", _RPR_ORDER, typeface=latin)
+    if east_asian:
+        _replace_child(rpr, "a:ea", _RPR_ORDER, typeface=east_asian, charset=east_asian_charset(lang))
+
+
+def paragraph_spacing(paragraph, *, line_pct: float, space_before_pt: float, bullet: bool | None = None,
+                      align: str | None = None, indent_emu: int | None = None) -> None:
+    """Set a paragraph's line spacing in percent and its space before in points (what the fitter measured);
+    ``bullet=False`` turns the bullet off, ``True`` keeps the master's bullet."""
+    ppr = paragraph._p.get_or_add_pPr()
+    if align:
+        ppr.set("algn", align)
+    if indent_emu is not None:
+        ppr.set("marL", str(indent_emu))
+        ppr.set("indent", str(-indent_emu))
+    spacing = _replace_child(ppr, "a:lnSpc", _PPR_ORDER)
+    etree.SubElement(spacing, qn("a:spcPct"), val=str(round(line_pct * 100000)))
+    before = _replace_child(ppr, "a:spcBef", _PPR_ORDER)
+    etree.SubElement(before, qn("a:spcPts"), val=str(round(space_before_pt * 100)))
+    if bullet is False:
+        for name in ("a:buChar", "a:buAutoNum", "a:buNone"):
+            for old in ppr.findall(qn(name)):
+                ppr.remove(old)
+        _replace_child(ppr, "a:buNone", _PPR_ORDER)
+        ppr.set("marL", "0")
+        ppr.set("indent", "0")
+
+
+def body_frame(text_frame, *, anchor: str | None = None, inset_emu: tuple[int, int] = (91440, 45720),
+               shrink: bool = True) -> None:
+    """Set a text frame's insets and wrapping, with PowerPoint's shrink-on-overflow (``normAutofit``) as a
+    safety net when ``shrink``: kzreport's own measuring has already fitted the text."""
+    body_pr = text_frame._txBody.bodyPr
+    x, y = inset_emu
+    for name, value in (("lIns", x), ("tIns", y), ("rIns", x), ("bIns", y)):
+        body_pr.set(name, str(value))
+    if anchor:
+        body_pr.set("anchor", anchor)
+    body_pr.set("wrap", "square")
+    for name in ("a:noAutofit", "a:normAutofit", "a:spAutoFit"):
+        for old in body_pr.findall(qn(name)):
+            body_pr.remove(old)
+    etree.SubElement(body_pr, qn("a:normAutofit" if shrink else "a:noAutofit"))
+
+
+def fill_scheme(shape, slot: str, line_slot: str | None = None) -> None:
+    """Fill a shape with a theme colour slot (``tx2``, ``accent1`` …), outlined in ``line_slot`` or not at all."""
+    sp_pr = shape._element.spPr
+    for name in ("a:noFill", "a:solidFill", "a:gradFill", "a:blipFill", "a:pattFill", "a:grpFill", "a:ln"):
+        for old in sp_pr.findall(qn(name)):
+            sp_pr.remove(old)
+    fill = etree.SubElement(sp_pr, qn("a:solidFill"))
+    etree.SubElement(fill, qn("a:schemeClr"), val=slot)
+    line = etree.SubElement(sp_pr, qn("a:ln"))
+    if line_slot:
+        line_fill = etree.SubElement(line, qn("a:solidFill"))
+        etree.SubElement(line_fill, qn("a:schemeClr"), val=line_slot)
+    else:
+        etree.SubElement(line, qn("a:noFill"))
+    # a:ln must follow the fill and come before effects: move any effect list after it.
+    for name in ("a:effectLst", "a:scene3d", "a:sp3d", "a:extLst"):
+        for element in sp_pr.findall(qn(name)):
+            sp_pr.remove(element)
+            sp_pr.append(element)
+    style = shape._element.find(qn("p:style"))
+    if style is not None:  # the shape's theme style would otherwise add a shadow and a text colour
+        shape._element.remove(style)
+
+
+def line_color(shape, color: str, width_emu: int, dash: str | None = None) -> None:
+    """Give a line (connector) a colour (``#RRGGBB`` or a theme slot), a width and a preset dash."""
+    sp_pr = shape._element.spPr
+    for old in sp_pr.findall(qn("a:ln")):
+        sp_pr.remove(old)
+    line = etree.SubElement(sp_pr, qn("a:ln"), w=str(width_emu), cap="rnd")
+    fill = etree.SubElement(line, qn("a:solidFill"))
+    if color.startswith("#"):
+        etree.SubElement(fill, qn("a:srgbClr"), val=color.lstrip("#").upper())
+    else:
+        etree.SubElement(fill, qn("a:schemeClr"), val=color)
+    if dash:
+        etree.SubElement(line, qn("a:prstDash"), val=dash)
+    style = shape._element.find(qn("p:style"))
+    if style is not None:
+        shape._element.remove(style)
+
+
+def clone_layout_placeholder(slide, layout, ph_type: str):
+    """Copy the layout's placeholder of ``ph_type`` (``sldNum``, ``ftr``) onto the slide, empty of text;
+    return the new ``p:sp`` element, or None when the layout has none."""
+    import copy
+
+    for sp in layout._element.iter(qn("p:sp")):
+        ph = sp.find(f"{qn('p:nvSpPr')}/{qn('p:nvPr')}/{qn('p:ph')}")
+        if ph is not None and ph.get("type") == ph_type:
+            clone = copy.deepcopy(sp)
+            sp_pr = clone.find(qn("p:spPr"))
+            for child in list(sp_pr):  # the slide inherits the layout's position
+                sp_pr.remove(child)
+            tx_body = clone.find(qn("p:txBody"))
+            if tx_body is not None:
+                for p in tx_body.findall(qn("a:p")):
+                    tx_body.remove(p)
+            slide.shapes._spTree.append(clone)
+            return clone
+    return None
+
+
+def add_slide_number_field(sp, lang: str) -> None:
+    """Fill a cloned slide-number placeholder with the slide-number field (it renumbers when slides move)."""
+    tx_body = sp.find(qn("p:txBody"))
+    p = etree.SubElement(tx_body, qn("a:p"))
+    fld = etree.SubElement(p, qn("a:fld"), id="{B6F15528-21DE-4FAA-801E-634DDDAF4B2B}", type="slidenum")
+    rpr = etree.SubElement(fld, qn("a:rPr"), lang=lang, altLang=alt_language(lang))
+    rpr.set("dirty", "0")
+    text = etree.SubElement(fld, qn("a:t"))
+    text.text = "‹#›"
+
+
+def set_placeholder_text(sp, text: str, lang: str) -> None:
+    """Put one paragraph of ``text`` into a cloned placeholder (a footer), in the master's style."""
+    tx_body = sp.find(qn("p:txBody"))
+    p = etree.SubElement(tx_body, qn("a:p"))
+    r = etree.SubElement(p, qn("a:r"))
+    etree.SubElement(r, qn("a:rPr"), lang=lang, altLang=alt_language(lang))
+    t = etree.SubElement(r, qn("a:t"))
+    t.text = clean_text(text)
+
+
+def place_element(sp, left: int, top: int, width: int, height: int) -> None:
+    """Give a cloned placeholder its own position on the slide."""
+    sp_pr = sp.find(qn("p:spPr"))
+    xfrm = etree.SubElement(sp_pr, qn("a:xfrm"))
+    etree.SubElement(xfrm, qn("a:off"), x=str(left), y=str(top))
+    etree.SubElement(xfrm, qn("a:ext"), cx=str(width), cy=str(height))
+    sp_pr.remove(xfrm)
+    sp_pr.insert(0, xfrm)
+
+
+def master_style_size(prs, style_name: str) -> float | None:
+    """Return the level-1 size in points of the first master's ``p:titleStyle`` or ``p:bodyStyle``, or None."""
+    lvl1 = prs.slide_masters[0]._element.find(f"{qn('p:txStyles')}/{qn(style_name)}/{qn('a:lvl1pPr')}/{qn('a:defRPr')}")
+    size = lvl1.get("sz") if lvl1 is not None else None
+    return int(size) / 100 if size else None
+
+
+def theme_color_values(prs) -> dict[str, str]:
+    """Return the deck theme's colour slots as ``#RRGGBB`` (``dk1``, ``lt1``, ``accent1`` …), system colours
+    by their last known value."""
+    from pptx.opc.constants import RELATIONSHIP_TYPE as RT
+
+    theme = prs.slide_masters[0].part.part_related_by(RT.THEME)
+    root = etree.fromstring(theme.blob, _SAFE_PARSER)
+    scheme = root.find(f".//{{{A_NS}}}clrScheme")
+    values = {}
+    for slot in scheme:
+        color = slot[0] if len(slot) else None
+        if color is None:
+            continue
+        value = color.get("val") if color.tag.endswith("srgbClr") else color.get("lastClr")
+        if value:
+            values[etree.QName(slot).localname] = "#" + value.upper()
+    return values
+
+
+def style_master_text(master_element, *, title_pt: float, body_pts: list[float], line_pct: float,
+                      space_before_pt: float, other_pt: float) -> None:
+    """Put kzreport's look into a master's text styles: the title bold in ``tx2`` in the heading fonts, body
+    text in ``tx1`` in the body fonts with ``tx2`` bullets, percent line spacing, and ``otherStyle`` sizes."""
+    styles = master_element.find(qn("p:txStyles"))
+    title = styles.find(f"{qn('p:titleStyle')}/{qn('a:lvl1pPr')}")
+    title.set("algn", "l")
+    _level_style(title, title_pt, line_pct, 0, "tx2", bold=True, fonts=("+mj-lt", "+mj-ea"))
+    body = styles.find(qn("p:bodyStyle"))
+    for level, size in enumerate(body_pts, 1):
+        ppr = body.find(qn(f"a:lvl{level}pPr"))
+        if ppr is None:
+            continue
+        _level_style(ppr, size, line_pct, space_before_pt, "tx1", bold=False, fonts=("+mn-lt", "+mn-ea"))
+        color = _replace_child(ppr, "a:buClr", _PPR_ORDER)
+        etree.SubElement(color, qn("a:schemeClr"), val="tx2")
+        _replace_child(ppr, "a:buFont", _PPR_ORDER, typeface="Arial")
+        _replace_child(ppr, "a:buChar", _PPR_ORDER, char="•" if level == 1 else "–")
+    other = styles.find(qn("p:otherStyle"))
+    for ppr in other:
+        def_rpr = ppr.find(qn("a:defRPr"))
+        if def_rpr is not None:
+            def_rpr.set("sz", str(round(other_pt * 100)))
+
+
+def _level_style(ppr, size_pt: float, line_pct: float, space_before_pt: float, color: str, *, bold: bool,
+                 fonts: tuple[str, str]) -> None:
+    """Set one level of a master text style: spacing, size, weight, colour slot and theme fonts."""
+    spacing = _replace_child(ppr, "a:lnSpc", _PPR_ORDER)
+    etree.SubElement(spacing, qn("a:spcPct"), val=str(round(line_pct * 100000)))
+    before = _replace_child(ppr, "a:spcBef", _PPR_ORDER)
+    etree.SubElement(before, qn("a:spcPts"), val=str(round(space_before_pt * 100)))
+    def_rpr = ppr.find(qn("a:defRPr"))
+    if def_rpr is None:
+        def_rpr = etree.SubElement(ppr, qn("a:defRPr"))
+    def_rpr.set("sz", str(round(size_pt * 100)))
+    def_rpr.set("b", "1" if bold else "0")
+    fill = _replace_child(def_rpr, "a:solidFill", _RPR_ORDER)
+    etree.SubElement(fill, qn("a:schemeClr"), val=color)
+    _replace_child(def_rpr, "a:latin", _RPR_ORDER, typeface=fonts[0])
+    _replace_child(def_rpr, "a:ea", _RPR_ORDER, typeface=fonts[1])
+    _replace_child(def_rpr, "a:cs", _RPR_ORDER, typeface=fonts[0])
+
+
+def style_footer_placeholders(element, size_pt: float, color: str) -> None:
+    """Set the size and colour slot of the date, footer and slide-number placeholders under a master or layout."""
+    for sp in element.iter(qn("p:sp")):
+        ph = sp.find(f"{qn('p:nvSpPr')}/{qn('p:nvPr')}/{qn('p:ph')}")
+        if ph is None or ph.get("type") not in ("dt", "ftr", "sldNum"):
+            continue
+        for def_rpr in sp.iter(qn("a:defRPr")):
+            def_rpr.set("sz", str(round(size_pt * 100)))
+            fill = _replace_child(def_rpr, "a:solidFill", _RPR_ORDER)
+            etree.SubElement(fill, qn("a:schemeClr"), val=color)
+
+
+def shrink_on_overflow(element) -> None:
+    """Give every title and body placeholder under ``element`` shrink-on-overflow (``normAutofit``)."""
+    for sp in element.iter(qn("p:sp")):
+        ph = sp.find(f"{qn('p:nvSpPr')}/{qn('p:nvPr')}/{qn('p:ph')}")
+        body_pr = sp.find(f"{qn('p:txBody')}/{qn('a:bodyPr')}")
+        if ph is None or body_pr is None or ph.get("type") in ("dt", "ftr", "sldNum"):
+            continue
+        for name in ("a:noAutofit", "a:normAutofit", "a:spAutoFit"):
+            for old in body_pr.findall(qn(name)):
+                body_pr.remove(old)
+        etree.SubElement(body_pr, qn("a:normAutofit"))
+
+
+def fill_scheme_series(series, slot: str) -> None:
+    """Fill a chart series with a theme colour slot, so that a user's master recolours it."""
+    sp_pr = series._element.get_or_add_spPr()
+    for child in list(sp_pr):
+        if child.tag in {qn("a:noFill"), qn("a:solidFill"), qn("a:gradFill"), qn("a:pattFill")}:
+            sp_pr.remove(child)
+    fill = etree.Element(qn("a:solidFill"))
+    etree.SubElement(fill, qn("a:schemeClr"), val=slot)
+    sp_pr.insert(0, fill)
+
+
+def move_last_slide(prs, position: int) -> None:
+    """Move the last slide of the presentation to ``position`` (0-based) in the slide order."""
+    id_list = prs.slides._sldIdLst
+    last = id_list[-1]
+    id_list.remove(last)
+    id_list.insert(position, last)
+
+
+def raise_small_sizes(element, minimum_pt: float) -> None:
+    """Raise every default size under ``element`` (a master or layout) that is below ``minimum_pt`` to it."""
+    floor = round(minimum_pt * 100)
+    for def_rpr in element.iter(qn("a:defRPr")):
+        if def_rpr.get("sz") and int(def_rpr.get("sz")) < floor:
+            def_rpr.set("sz", str(floor))

@@ -91,12 +91,12 @@ class Project:
 
     def map_image(self, map_id: str, target: str = "pdf") -> bytes | None:
         """Return the PNG of a map for a target ("pdf" or "slide"): made in this build, else cached, else None."""
-        path = self.output_path("maps", f"{map_id}.png")
+        from .builders.maps import cached_png, png_name
+
+        path = self.output_path("maps", png_name(map_id, target))
         if path in self.outputs:
             return self.outputs[path]
-        from .builders.maps import cached_png
-
-        return cached_png(self, map_id)
+        return cached_png(self, map_id, target)
 
     def add_output(self, path: Path, data: bytes) -> None:
         """Record a finished output; it is written when the whole build succeeds."""
@@ -162,10 +162,16 @@ def load_project(source_path: Path, options: BuildOptions, reporter: Reporter) -
     from .loader import load_source_located
     from .theme import load_theme
 
-    with reporter.stage(f"load {source_path.name}"):
+    from .limits import work_limits
+
+    with reporter.stage(f"load {source_path.name}"), work_limits(f"{source_path}: reading"):
         brief, located = load_source_located(source_path)
         theme, theme_dir = load_theme(options.theme_file)
-    return Project(brief, source_path, options, theme, theme_dir, located=located)
+    project = Project(brief, source_path, options, theme, theme_dir, located=located)
+    from .builders.maps import check_maps
+
+    check_maps(project)  # a map that would come out blank is a located error before anything is built
+    return project
 
 
 def build(sources: list[Path], options: BuildOptions, reporter: Reporter | None = None) -> list[Path]:

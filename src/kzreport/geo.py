@@ -461,3 +461,57 @@ def country_name(code: str, natural_earth: str, tag: str) -> str | None:
     source = getattr(record, "common_name", None) or record.name
     translated = _translation(tag).gettext(source)
     return translated if translated != source else None
+
+
+# --- checks of a map's extent ----------------------------------------------------------------------------
+
+
+MIN_MAP_KM = 20.0
+"""The narrowest map worth drawing: Natural Earth's 1:50m coastlines are drawn to about a kilometre,
+so a map only a few kilometres across would show a blank or a smudge."""
+
+
+def _span_km(west: float, south: float, east: float, north: float) -> tuple[float, float]:
+    """Return the width (at the middle latitude) and height of a box, in kilometres."""
+    middle = math.radians((south + north) / 2)
+    return (unwrap_east(west, east) - west) * 111.32 * math.cos(middle), (north - south) * 110.57
+
+
+def _in_bounds(bounds, lat: float, lon: float) -> bool:
+    """Return whether (lat, lon) lies inside bounds (across the antimeridian where west > east)."""
+    east = unwrap_east(bounds.west, bounds.east)
+    return bounds.south <= lat <= bounds.north and bounds.west <= unwrap_lon(lon, (bounds.west + east) / 2) <= east
+
+
+def map_problems(spec) -> list[tuple[tuple[str | int, ...], str]]:
+    """Return (location inside the map, message) of each reason a map would come out blank or misleading:
+    bounds too small to draw, a place outside the bounds, nothing to draw (no land and no route)."""
+    b = spec.bounds
+    if b.south >= b.north or b.west == b.east:
+        return []  # the model's own check reports these
+    width, height = _span_km(b.west, b.south, b.east, b.north)
+    if min(width, height) < MIN_MAP_KM:
+        return [(("bounds",), f"the bounds span only {width:.1f} × {height:.1f} km; a map must span at least "
+                              f"{MIN_MAP_KM:g} km each way (the basemap draws nothing finer): widen the bounds")]
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for pi, place in enumerate(spec.places):
+        if not _in_bounds(b, place.lat, place.lon):
+            problems.append((("places", pi), f"{place.name!r} at {place.lat:g}, {place.lon:g} lies outside the map's "
+                                             f"bounds ({b.south:g}–{b.north:g}°N, {b.west:g}–{b.east:g}°E) and "
+                                             "would not be drawn: widen the bounds or remove the place"))
+    if not spec.pipelines:
+        east = unwrap_east(b.west, b.east)
+        if not basemap((b.west, max(-MAX_LAT, b.south), east, min(MAX_LAT, b.north)), COARSE, 1e-3) and \
+                not basemap((b.west, max(-MAX_LAT, b.south), east, min(MAX_LAT, b.north)), FINE, 1e-4):
+            problems.append((("bounds",), "the map would show no land and has no routes: move the bounds "
+                                          "over land or add a route"))
+    return problems
+
+
+def located_map_problems(brief, located) -> list:
+    """Return the located Problems (``loader._Located``) of every map of a brief that ``map_problems`` finds."""
+    before = len(located.problems)
+    for mi, spec in enumerate(brief.maps):
+        for loc, message in map_problems(spec):
+            located.problem(("maps", mi, *loc), message)
+    return located.problems[before:]

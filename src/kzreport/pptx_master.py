@@ -37,9 +37,8 @@ ACTIVE_CONTENT_TYPES = {"vbaproject": "a VBA project", "oleobject": "an OLE obje
 OLE_COMPOUND_FILE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 RELATIONSHIPS_TYPE = "application/vnd.openxmlformats-package.relationships+xml"
 
-# Slide kinds the deck builder uses and the placeholders each needs: "title" a title, "body" idx 1.
-USED_KINDS = {"title": ("title", "body"), "agenda": ("title", "body"), "content": ("title", "body"),
-              "section": ("title",), "title_only": ("title",)}
+# Slide kinds that need only a title placeholder; every other kind needs a body (idx 1) as well.
+TITLE_ONLY_KINDS = {"section", "title_only", "blank"}
 
 
 def read_master(path: Path) -> bytes:
@@ -198,11 +197,13 @@ def _placeholders(layout) -> set[str]:
     return have
 
 
-def check_kinds(prs, theme) -> list[KindReport]:
-    """Return, for every slide kind the deck uses, the layout it maps to and what that layout lacks."""
+def check_kinds(prs, theme, kinds: list[str]) -> list[KindReport]:
+    """Return, for every slide kind in ``kinds`` (those the storyboard uses), the layout it maps to and
+    what that layout lacks."""
     layouts = {layout.name: layout for layout in prs.slide_layouts}
     reports = []
-    for kind, needs in USED_KINDS.items():
+    for kind in kinds:
+        needs = ("title",) if kind in TITLE_ONLY_KINDS else ("title", "body")
         name = theme.layout_name(kind)
         layout = layouts.get(name)
         missing = tuple(n for n in needs if layout is None or n not in _placeholders(layout))
@@ -210,14 +211,18 @@ def check_kinds(prs, theme) -> list[KindReport]:
     return reports
 
 
-def master_report(path: Path, theme) -> tuple[str, bool]:
-    """Return a readable report on the master and whether a build can use it."""
+def master_report(path: Path, theme, templates_dir: Path | None = None) -> tuple[str, bool]:
+    """Return a readable report on the master (for the slide kinds of the storyboard in the template
+    search path of ``templates_dir``) and whether a build can use it."""
+    from .builders.deck_story import layout_kinds, load_storyboard
+
+    kinds = layout_kinds(load_storyboard(templates_dir))
     prs = open_master(path)
     width, height = prs.slide_width, prs.slide_height
     lines = [f"{display_path(path)}: {width / 360000:.2f} × {height / 360000:.2f} cm "
              f"({'16:9' if abs(width / height - 16 / 9) < 0.01 else 'not 16:9'}), "
              f"{len(prs.slide_layouts)} layouts: {', '.join(repr(lay.name) for lay in prs.slide_layouts)}"]
-    reports = check_kinds(prs, theme)
+    reports = check_kinds(prs, theme, kinds)
     for r in reports:
         state = "ok" if r.ok else ("no such layout" if not r.found else "missing " + " and ".join(
             "a title placeholder" if m == "title" else "a body placeholder (idx 1)" for m in r.missing))

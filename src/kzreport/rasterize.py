@@ -338,8 +338,10 @@ def _attempt_counters(pid: int) -> list[str]:
 
 
 def rasterize_maps(pages: dict[str, str], viewport: tuple[int, int] = (1440, 810), device_scale: float = 2,
-                   timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, bytes]:
-    """Return a PNG per page id: each HTML page drawn at ``viewport`` CSS pixels times ``device_scale``.
+                   timeout_s: float = DEFAULT_TIMEOUT_S,
+                   sizes: dict[str, tuple[tuple[int, int], float]] | None = None) -> dict[str, bytes]:
+    """Return a PNG per page id: each HTML page drawn at ``viewport`` CSS pixels times ``device_scale``,
+    or at the (viewport, device scale) ``sizes`` gives for its id (one browser context per size).
 
     Raises BuildError when a page requests anything but itself, opens a WebSocket, reports a
     script error or is not ready in time, and when the browser opens a network socket;
@@ -364,7 +366,9 @@ def rasterize_maps(pages: dict[str, str], viewport: tuple[int, int] = (1440, 810
                                                      headless=True, timeout=deadline.remaining_ms("launch"))
                 STATS.launches += 1
                 try:
-                    images = _draw_pages(browser, pages, viewport, device_scale, deadline)
+                    images: dict[str, bytes] = {}
+                    for (size_viewport, size_scale), group in _by_size(pages, viewport, device_scale, sizes).items():
+                        images |= _draw_pages(browser, group, size_viewport, size_scale, deadline)
                     _refuse_sockets(isolation.watch.finish() if isolation.watch else [])
                     return images
                 finally:
@@ -375,6 +379,16 @@ def rasterize_maps(pages: dict[str, str], viewport: tuple[int, int] = (1440, 810
         except PlaywrightError as error:
             message = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise BuildError(f"the browser {executable} failed while rasterizing the maps: {message}") from error
+
+
+def _by_size(pages: dict[str, str], viewport: tuple[int, int], device_scale: float,
+             sizes: dict[str, tuple[tuple[int, int], float]] | None) -> dict[tuple, dict[str, str]]:
+    """Return the pages grouped by the (viewport, device scale) each is drawn at, in the order given."""
+    groups: dict[tuple, dict[str, str]] = {}
+    for page_id, html in pages.items():
+        size_viewport, size_scale = (sizes or {}).get(page_id, (viewport, device_scale))
+        groups.setdefault((tuple(size_viewport), size_scale), {})[page_id] = html
+    return groups
 
 
 def _refuse_sockets(found: list[str]) -> None:

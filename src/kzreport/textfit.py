@@ -62,6 +62,8 @@ class FontMetrics:
     advances: dict[int, int]
     default_advance: int
     """Used for characters the face lacks (a viewer draws them in a fallback of about this width)."""
+    line_height: float = LINE_SPACING
+    """Ascent plus descent as a multiple of the size: a viewer's single line spacing in this face."""
 
     def width_pt(self, text: str, size_pt: float) -> float:
         """Return the width of ``text`` set at ``size_pt``, in points, with CJK–Latin spacing allowed for."""
@@ -82,7 +84,17 @@ def metrics(family: str, bold: bool = False) -> FontMetrics:
         hmtx = font["hmtx"]
         advances = {code: hmtx[glyph][0] for code, glyph in font.getBestCmap().items()}
         upem = font["head"].unitsPerEm
-    return FontMetrics(family, upem, advances, upem)
+        line_height = face_line_height(font) / upem
+    return FontMetrics(family, upem, advances, upem, line_height)
+
+
+def face_line_height(font) -> int:
+    """Return a face's ascent plus descent in font units: the larger of its hhea and Windows metrics,
+    as viewers differ in which they use for single line spacing."""
+    hhea = font["hhea"].ascent - font["hhea"].descent
+    os2 = font["OS/2"] if "OS/2" in font else None
+    win = (os2.usWinAscent + os2.usWinDescent) if os2 is not None else 0
+    return max(hhea, win)
 
 
 @cache
@@ -101,7 +113,9 @@ def stack_metrics(families: tuple[str, ...], bold: bool = False) -> FontMetrics:
     for face in reversed(installed):  # earlier faces overwrite later ones
         scale = upem / face.units_per_em
         advances.update({code: round(width * scale) for code, width in face.advances.items()})
-    return FontMetrics("/".join(f.family for f in installed), upem, advances, installed[0].default_advance)
+    # A line mixing scripts is as tall as its tallest face: measure every line so.
+    return FontMetrics("/".join(f.family for f in installed), upem, advances, installed[0].default_advance,
+                       max(f.line_height for f in installed))
 
 
 def _font(font: str | FontMetrics) -> FontMetrics:
@@ -213,19 +227,33 @@ class Fit:
 
 def fit_paragraphs(paragraphs: list[str], font: str | FontMetrics, width_emu: int, height_emu: int, *,
                    max_pt: float, min_pt: float, step_pt: float = 1.0, space_before: float = 0.0,
-                   spacing: float = LINE_SPACING) -> Fit | None:
+                   spacing: float = LINE_SPACING, space_before_pt: float = 0.0,
+                   avoid_short_last_line: bool = False) -> Fit | None:
     """Return the largest size from ``max_pt`` down to ``min_pt`` at which all paragraphs fit, or None.
 
-    ``space_before`` is the gap between paragraphs as a multiple of the size.
+    ``space_before`` is the gap between paragraphs as a multiple of the size, ``space_before_pt``
+    a gap in points added to it. With ``avoid_short_last_line`` a size at which a paragraph ends on a
+    line of one or two characters is passed over while a smaller one avoids it; when none does, the
+    largest size that fits is returned all the same.
     """
     size = max_pt
+    first_fit = None
     while size >= min_pt - 1e-9:
         wrapped = [wrap_lines(p, font, size, width_emu) for p in paragraphs]
-        height = text_height_pt([len(w) for w in wrapped], size, spacing=spacing, space_before_pt=space_before * size)
+        gap = space_before * size + space_before_pt
+        height = text_height_pt([len(w) for w in wrapped], size, spacing=spacing, space_before_pt=gap)
         if height <= height_emu / EMU_PER_PT:
-            return Fit(size, wrapped)
+            fit = Fit(size, wrapped)
+            if not avoid_short_last_line or not has_short_last_line(wrapped):
+                return fit
+            first_fit = first_fit or fit
         size -= step_pt
-    return None
+    return first_fit
+
+
+def has_short_last_line(paragraphs: list[list[str]]) -> bool:
+    """Return True when a paragraph of more than one line ends on a line of one or two characters."""
+    return any(len(lines) > 1 and len(lines[-1].strip()) <= 2 for lines in paragraphs)
 
 
 def fit_text(text: str, font: str | FontMetrics, width_emu: int, height_emu: int, *,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Iterator, Literal
 
 from pydantic import Field
 
@@ -98,6 +100,8 @@ class Theme(Model):
     logo: Text | None = None
     """Path of an SVG or PNG logo, relative to the theme file."""
     page_size: Literal["A4", "Letter"] = "A4"
+    numerals: Literal["lining", "oldstyle"] = "lining"
+    """Figures in the PDF's text: lining (the height of capitals, as in tables) or old-style."""
     colors: Colors = Colors()
     map: MapColors = MapColors()
     fonts: Fonts = Fonts()
@@ -156,25 +160,50 @@ MAX_LOGO_SIDE = 6000
 def raster_logo_problem(data: bytes, mime: str) -> str | None:
     """Return why a PNG or JPEG logo cannot be used (a mislabelled, oversized, truncated or corrupt image), or None.
 
-    The whole image is decoded here, under Pillow's own checks made fatal, so that a file that
-    would fail or balloon inside WeasyPrint or PowerPoint is refused with the theme's name on it.
+    The whole image is decoded here (``raster_problem``), so that a file that would fail or balloon
+    inside WeasyPrint or PowerPoint is refused with the theme's name on it.
+    """
+    return raster_problem(data, {"image/png": "PNG", "image/jpeg": "JPEG"}[mime], MAX_LOGO_SIDE)
+
+
+def raster_problem(data: bytes, expected: str, max_side: int) -> str | None:
+    """Return why ``data`` is not a whole, readable ``expected`` ("PNG", "JPEG") image of at most
+    ``max_side`` pixels a side, or None.
+
+    Pillow's own checks are made fatal: its warnings become errors, and truncated data is refused
+    even though WeasyPrint, once imported, tells Pillow to accept it for the whole process.
     """
     import io
     import warnings
 
-    from PIL import Image
+    from PIL import Image, ImageFile
 
-    expected = {"image/png": "PNG", "image/jpeg": "JPEG"}[mime]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             with Image.open(io.BytesIO(data), formats=[expected]) as image:
-                if max(image.size) > MAX_LOGO_SIDE or min(image.size) < 1:
-                    return f"is {image.size[0]}×{image.size[1]} pixels; a logo may have at most {MAX_LOGO_SIDE} a side"
+                if max(image.size) > max_side or min(image.size) < 1:
+                    return f"is {image.size[0]}×{image.size[1]} pixels; at most {max_side} a side are allowed"
+                image.verify()  # chunk checksums and the end of a PNG
+            with _strict_decoding(ImageFile), Image.open(io.BytesIO(data), formats=[expected]) as image:
                 image.load()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Warning) as error:
         return f"is not a readable {expected} image ({error})"
     return None
+
+
+@contextmanager
+def _strict_decoding(image_file) -> Iterator[None]:
+    """Within the block, Pillow refuses truncated images (the process-wide setting is restored after)."""
+    with _PILLOW_SETTING:
+        saved, image_file.LOAD_TRUNCATED_IMAGES = image_file.LOAD_TRUNCATED_IMAGES, False
+        try:
+            yield
+        finally:
+            image_file.LOAD_TRUNCATED_IMAGES = saved
+
+
+_PILLOW_SETTING = threading.Lock()
 
 
 def svg_logo_problem(data: bytes) -> str | None:

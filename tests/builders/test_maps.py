@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from kzreport.build import BuildOptions, Reporter, build, load_project
-from kzreport.builders.maps import (RASTER_SCALE, RASTER_VIEWPORT, MapsBuilder, cached_png, html_text,
-                                    render_map_html)
+from kzreport.builders.maps import (PDF, RASTER_SCALE, RASTER_VIEWPORT, SLIDE, MapsBuilder, cached_png,
+                                    html_text, render_map_html)
 from kzreport.rasterize import STATS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -147,7 +147,9 @@ def test_build_writes_html_and_a_drawn_png(maps_source, tmp_path, map_cache):
     assert STATS.launches == launches + 1 and STATS.aborted == []
     assert (out / "maps" / "routes.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     image = Image.open(out / "maps" / "routes.png").convert("RGB")
-    assert image.size == (2880, 1620)
+    assert image.size == PDF.pixels == (1928, 1084)
+    with Image.open(out / "maps" / "routes.slide.png") as slide:
+        assert slide.size == SLIDE.pixels == (3360, 1890)
     project = project_for(maps_source, out)
     spec, theme = project.source.maps[0], project.theme.map
     assert len(image.resize((288, 162)).getcolors(maxcolors=1 << 16)) > 50  # not blank
@@ -162,7 +164,31 @@ def test_build_writes_html_and_a_drawn_png(maps_source, tmp_path, map_cache):
     for place in spec.places:
         assert _colour_near(image, _pixel(place.lat, place.lon, spec.bounds), theme.label, radius=14)
     assert not _colour_near(image, mid_cpc, theme.gas, radius=40)  # no gas line drawn there
-    assert len(list(map_cache.glob("*.png"))) == 1
+    assert len(list(map_cache.glob("*.png"))) == 2  # the PDF's raster and the slide's
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("damage", ["truncated", "flipped byte", "not a png", "a folder"])
+def test_a_corrupt_cache_entry_is_dropped_and_the_map_drawn_again(maps_source, tmp_path, map_cache, damage):
+    options = BuildOptions(out_dir=tmp_path / "out", formats=("maps",))
+    build([maps_source], options, Reporter(0))
+    good = (tmp_path / "out" / "maps" / "routes.png").read_bytes()
+    entry = next(p for p in map_cache.glob("*.png") if p.read_bytes() == good)
+    if damage == "truncated":
+        entry.write_bytes(good[: len(good) // 2])
+    elif damage == "flipped byte":
+        entry.write_bytes(good[:5000] + bytes([good[5000] ^ 0xFF]) + good[5001:])
+    elif damage == "not a png":
+        entry.write_text("<html>not an image</html>")
+    else:
+        entry.unlink()
+        entry.mkdir()
+    launches = STATS.launches
+    build([maps_source], options, Reporter(0))
+    assert STATS.launches == launches + 1, "a damaged entry must be drawn again, not used"
+    assert (tmp_path / "out" / "maps" / "routes.png").read_bytes() == good
+    if damage != "a folder":
+        assert entry.read_bytes() == good, "the redrawn map replaces the damaged entry"
 
 
 @pytest.mark.browser
@@ -197,7 +223,7 @@ def test_hostile_names_show_as_text_in_the_browser(hostile_source, tmp_path):
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             page.set_content(page_html)
             page.wait_for_function("() => window.kzreportReady === true", timeout=20000)
-            labels = page.locator(".kz-place-label").all_inner_texts()
+            labels = page.locator(".kz-label").all_inner_texts()
             popups = page.evaluate("""() => {
                 const texts = [];
                 window.kzreportMap.eachLayer(layer => {
@@ -222,9 +248,12 @@ def test_builder_adds_outputs_without_writing(maps_source, tmp_path):
     builder = MapsBuilder()
     builder.build(project, Reporter(0))
     builder.finish(Reporter(0))
-    assert set(project.outputs) == {tmp_path / "out" / "maps" / "routes.html", tmp_path / "out" / "maps" / "routes.png"}
+    maps_dir = tmp_path / "out" / "maps"
+    assert set(project.outputs) == {maps_dir / "routes.html", maps_dir / "routes.png", maps_dir / "routes.slide.png"}
     assert not (tmp_path / "out").exists()
-    assert project.map_image("routes") == project.outputs[tmp_path / "out" / "maps" / "routes.png"]
+    assert project.map_image("routes") == project.outputs[maps_dir / "routes.png"]
+    assert project.map_image("routes", target="slide") == project.outputs[maps_dir / "routes.slide.png"]
+    assert project.map_image("routes", target="slide") != project.map_image("routes")
 
 
 @pytest.mark.browser
@@ -237,7 +266,7 @@ def test_a_batch_draws_every_map_in_one_browser(maps_source, tmp_path):
     build([maps_source, second], BuildOptions(out_dir=tmp_path / "out", formats=("maps",), use_cache=False),
           Reporter(0))
     assert STATS.launches == launches + 1
-    assert len({p.read_bytes() for p in (tmp_path / "out").rglob("*.png")}) == 2
+    assert len({p.read_bytes() for p in (tmp_path / "out").rglob("*.png")}) == 4  # two maps, two targets each
 
 
 def test_two_sources_writing_one_file_differently_is_an_input_error(maps_source, tmp_path, cli):
@@ -455,3 +484,238 @@ def test_world_map_draws_every_continent(region_pngs, tmp_path):
         assert _colour_at(region_pngs["world"], _pixel(lat, lon, spec.bounds)) == land, (lat, lon)
     water = tuple(int(colors.water[i:i + 2], 16) for i in (1, 3, 5))
     assert _colour_at(region_pngs["world"], _pixel(0.0, -140.0, spec.bounds)) == water
+
+
+# --- layout read back from the page: labels, legend, parallel routes, sizes per target ---------------------
+
+LAYOUT_SOURCES = {"myanmar": FIXTURES / "myanmar-pipelines.yaml", "europe": FIXTURES / "europe-gas.en.yaml",
+                  "kazakhstan": Path(__file__).resolve().parents[2] / "briefs" / "kazakhstan-2022.yaml",
+                  "mozambique": FIXTURES / "mozambique-lng.zh-Hant.yaml"}
+MEASURE_PAGE = """(CASING) => {
+    const map = window.kzreportMap;
+    const rect = el => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+    // A label's text as drawn: the text's own width, the line box's height.
+    const textBox = el => { const range = document.createRange(); range.selectNodeContents(el);
+        const t = range.getBoundingClientRect(), r = el.getBoundingClientRect(); return [t.left, r.top, t.right, r.bottom]; };
+    const labels = [...document.querySelectorAll('.kz-label, .kz-country span')].map(el => ({
+        text: el.textContent, box: textBox(el), font: parseFloat(getComputedStyle(el).fontSize),
+        place: el.dataset.place || null}));
+    const markers = [], routes = [];
+    map.eachLayer(layer => {
+        if (layer instanceof L.CircleMarker) {
+            const p = map.latLngToContainerPoint(layer.getLatLng());
+            markers.push([p.x, p.y, layer.getRadius() + layer.options.weight / 2]);
+        } else if (layer instanceof L.Polyline && !(layer instanceof L.Polygon) && !layer.feature
+                   && layer.options.color !== CASING) {
+            routes.push({color: layer.options.color, points: layer.getLatLngs().map(ll => {
+                const p = map.latLngToContainerPoint(ll); return [p.x, p.y]; })});
+        }
+    });
+    const furniture = ['.kz-legend', '.leaflet-control-scale', '.leaflet-control-attribution']
+        .map(s => rect(document.querySelector(s)));
+    const legendFont = parseFloat(getComputedStyle(document.querySelector('.kz-legend-row')).fontSize);
+    return {labels, markers, routes, furniture, legendFont};
+}"""
+
+
+def _boxes_meet(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _circle_meets_box(x, y, r, box) -> bool:
+    dx = max(box[0] - x, 0, x - box[2])
+    dy = max(box[1] - y, 0, y - box[3])
+    return dx * dx + dy * dy < r * r
+
+
+def _segment_meets_box(a, b, box) -> bool:
+    from kzreport.maplayout import segment_crosses
+
+    return segment_crosses(box, tuple(a), tuple(b))
+
+
+CLUSTER_PLACES = """
+      - {id: inkoo, name: Inkoo LNG, kind: lng_terminal, lat: 60.04, lon: 24.0, sources: [w-nord-stream]}
+      - {id: helsinki, name: Helsinki, kind: capital, lat: 60.17, lon: 24.94, sources: [w-nord-stream]}
+      - {id: dornum, name: Dornum, kind: compressor_station, lat: 53.65, lon: 7.43, sources: [w-nord-stream]}
+      - {id: goleniow, name: Goleniów, kind: compressor_station, lat: 53.56, lon: 14.83, sources: [w-nord-stream]}
+      - {id: ust-luga, name: Ust-Luga, kind: port, lat: 59.66, lon: 28.1, sources: [w-nord-stream]}
+      - {id: vyborg, name: Vyborg, kind: city, lat: 60.55, lon: 28.07, sources: [w-nord-stream]}
+      - {id: tallinn, name: Tallinn, kind: capital, lat: 59.44, lon: 24.75, sources: [w-nord-stream]}
+      - {id: copenhagen, name: Copenhagen, kind: capital, lat: 55.68, lon: 12.57, sources: [w-nord-stream]}
+      - {id: berlin, name: Berlin, kind: capital, lat: 52.52, lon: 13.4, sources: [w-nord-stream]}
+    pipelines:
+"""
+
+
+def cluster_source(folder: Path) -> Path:
+    """Return the European gas brief with a crowded Baltic: Inkoo beside Helsinki, Dornum beside
+    Wilhelmshaven, Goleniów beside Świnoujście and Lubmin, the Nord Stream ends, four capitals."""
+    text = (FIXTURES / "europe-gas.en.yaml").read_text(encoding="utf-8")
+    assert "\n    pipelines:\n" in text
+    path = folder / "europe-cluster.en.yaml"
+    path.write_text(text.replace("\n    pipelines:\n", CLUSTER_PLACES, 1), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def measured_pages(tmp_path_factory) -> dict[tuple[str, str], dict]:
+    """Return, per (source, target), what the page of its first map draws, read back in the browser."""
+    from playwright.sync_api import sync_playwright
+
+    from kzreport.builders.maps import TARGETS, print_html
+    from kzreport.rasterize import BROWSER_ARGS, find_browser
+
+    found = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(find_browser()), args=BROWSER_ARGS)
+        try:
+            sources = {**LAYOUT_SOURCES, "cluster": cluster_source(tmp_path_factory.mktemp("cluster"))}
+            for name, source in sources.items():
+                project = project_for(source, Path("/nonexistent/out"))
+                spec = project.source.maps[0]
+                for target_name, target in TARGETS.items():
+                    page = browser.new_page(viewport={"width": target.viewport[0], "height": target.viewport[1]})
+                    page.set_content(print_html(project, spec, target))
+                    page.wait_for_function("() => window.kzreportReady === true", timeout=30000)
+                    found[name, target_name] = {**page.evaluate(MEASURE_PAGE, project.theme.map.casing),
+                                                "spec": spec, "target": target}
+                    page.close()
+        finally:
+            browser.close()
+    return found
+
+
+PAGES = [(name, target) for name in [*LAYOUT_SOURCES, "cluster"] for target in ("pdf", "slide")]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name, target", PAGES)
+def test_no_label_meets_another_a_marker_a_route_end_or_the_furniture(measured_pages, name, target):
+    page = measured_pages[name, target]
+    labels = page["labels"]
+    assert labels, "no labels drawn"
+    for i, label in enumerate(labels):
+        box = label["box"]
+        for other in labels[i + 1:]:
+            assert not _boxes_meet(box, other["box"]), (label["text"], other["text"])
+        for x, y, r in page["markers"]:
+            assert not _circle_meets_box(x, y, r, box), (label["text"], x, y)
+        for route in page["routes"]:
+            for x, y in (route["points"][0], route["points"][-1]):
+                assert not _circle_meets_box(x, y, 1.5, box), (label["text"], "route end", x, y)
+        for furniture in page["furniture"]:
+            assert not _boxes_meet(box, furniture), (label["text"], furniture)
+        assert 0 <= box[0] and box[2] <= page["target"].viewport[0], label["text"]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name, target", PAGES)
+def test_legend_hides_no_place_or_route_end_and_credit_clears_the_scale(measured_pages, name, target):
+    page = measured_pages[name, target]
+    legend, scale, credit = page["furniture"]
+    for x, y, r in page["markers"]:
+        assert not _circle_meets_box(x, y, r, legend), ("marker under the legend", x, y)
+    for route in page["routes"]:
+        for x, y in (route["points"][0], route["points"][-1]):
+            assert not _circle_meets_box(x, y, 3, legend), ("route end under the legend", x, y)
+    assert not _boxes_meet(scale, credit) and not _boxes_meet(legend, credit) and not _boxes_meet(legend, scale)
+    width = page["target"].viewport[0]
+    assert credit[2] - credit[0] <= width * 0.5  # the credit wraps instead of running across the map
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ["myanmar", "europe", "kazakhstan", "cluster"])
+def test_legend_box_meets_no_route(measured_pages, name):
+    for target in ("pdf", "slide"):
+        page = measured_pages[name, target]
+        legend = page["furniture"][0]
+        for route in page["routes"]:
+            assert not any(_segment_meets_box(a, b, legend) for a, b in zip(route["points"], route["points"][1:]))
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name, target", PAGES)
+def test_labels_are_sized_in_points_for_the_target(measured_pages, name, target):
+    page = measured_pages[name, target]
+    least = {"pdf": 7.0, "slide": 14.0}[target]
+    shown = page["target"]
+    # The PDF figure is printed 170 mm wide; an A4 text column (168 mm) shrinks it by a little over 1 %.
+    shrink = 168 / 170 if target == "pdf" else 1.0
+    for label in page["labels"]:
+        assert shown.points(label["font"]) * shrink >= least, (label["text"], label["font"])
+    assert shown.points(page["legendFont"]) * shrink >= least
+    assert shown.dpi >= 250
+
+
+@pytest.fixture(scope="module")
+def layout_pngs(tmp_path_factory) -> Path:
+    """Return the maps folder of a build of the layout sources (one browser for all)."""
+    out = tmp_path_factory.mktemp("layout")
+    build(list(LAYOUT_SOURCES.values()), BuildOptions(out_dir=out, formats=("maps",), use_cache=False), Reporter(0))
+    return out / "maps"
+
+
+def _share_in_colour(image: Image.Image, points, colour: str, scale: float, skip: float) -> float:
+    """Return the share of samples along a drawn line (CSS pixels) whose device pixel has ``colour``,
+    leaving out ``skip`` CSS pixels at each end (where routes meet their terminals)."""
+    target = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    samples = []
+    for (ax, ay), (bx, by) in zip(points, points[1:]):
+        steps = max(1, int(math.hypot(bx - ax, by - ay) / 2))
+        samples += [(ax + (bx - ax) * k / steps, ay + (by - ay) * k / steps) for k in range(steps)]
+    total = len(samples)
+    cut = int(skip / 2)
+    samples = samples[cut:total - cut]
+    hits = sum(all(abs(a - b) <= 40 for a, b in zip(image.getpixel((round(x * scale), round(y * scale))), target))
+               for x, y in samples)
+    return hits / max(1, len(samples))
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name, map_id", [("myanmar", "pipelines"), ("europe", "gas-routes")])
+def test_each_parallel_route_shows_its_own_colour_along_its_length(measured_pages, layout_pngs, name, map_id):
+    for target in ("pdf", "slide"):
+        page = measured_pages[name, target]
+        suffix = ".png" if target == "pdf" else ".slide.png"
+        with Image.open(layout_pngs / f"{map_id}{suffix}") as png:
+            image = png.convert("RGB")
+        assert image.size == page["target"].pixels
+        spec = page["spec"]
+        for line, route in zip(spec.pipelines, page["routes"]):
+            dashed = line.status != "operating"
+            share = _share_in_colour(image, route["points"], route["color"], page["target"].device_scale,
+                                     skip=30 * page["target"].size)
+            # Solid lines show their colour nearly everywhere (labels and markers sit on a few samples);
+            # dashed ones on their dashes.
+            assert share >= (0.3 if dashed else 0.85), (target, line.id, share)
+
+
+@pytest.mark.parametrize("old, new, at, where, message", [
+    ("{south: 38.0, west: 34.0, north: 52.0, east: 62.0}", "{south: 47.1, west: 51.88, north: 47.102, east: 51.886}",
+     "{south: 47.1", "maps[0].bounds", "a map must span at least 20 km each way"),
+    ("lat: 44.717, lon: 37.783}", "lat: 44.717, lon: 17.783}", "{id: novorossiysk", "maps[0].places[1]",
+     "lies outside the map's bounds"),
+])
+def test_a_map_that_would_come_out_blank_is_a_located_error(tmp_path, cli, old, new, at, where, message):
+    text = (FIXTURES / "maps.yaml").read_text(encoding="utf-8")
+    assert old in text
+    text = text.replace(old, new, 1)
+    source = tmp_path / "bad.yaml"
+    source.write_text(text, encoding="utf-8")
+    offset = text.index(at) if at in text.split(new)[0] else text.index(new) + new.index(at)
+    line, column = text[:offset].count("\n") + 1, offset - text.rfind("\n", 0, offset)
+    for command in (("validate", source), ("build", source, "--format", "maps", "--out", tmp_path / "out")):
+        status, _, err = cli(*command)
+        assert status == 2 and "Traceback" not in err
+        assert f"bad.yaml:{line}:{column}: {where}: " in err and message in err, err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.browser
+def test_a_crowded_map_keeps_its_capitals_and_route_ends(measured_pages):
+    for target in ("pdf", "slide"):
+        page = measured_pages["cluster", target]
+        labelled = {label["place"] for label in page["labels"] if label["place"]}
+        assert {"helsinki", "tallinn", "copenhagen", "berlin", "lubmin", "ust-luga", "vyborg"} <= labelled, labelled
+        assert len(labelled) >= 12, labelled

@@ -18,6 +18,7 @@ REGISTRY: dict[str, str] = {
     "pdf": "kzreport.builders.pdf:PdfBuilder",
     "pptx": "kzreport.builders.deck:DeckBuilder",
     "md": "kzreport.builders.markdown:MarkdownBuilder",
+    "html": "kzreport.builders.html:HtmlBuilder",
 }
 DEFAULT_FORMATS = ("maps", "pdf", "pptx")
 

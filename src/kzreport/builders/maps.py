@@ -44,31 +44,72 @@ import hashlib
 import html
 import json
 import math
-import os
 import re
-import tempfile
-import unicodedata
 from base64 import b64encode
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
 from . import Builder
-from .. import geo
+from .. import geo, maplayout
 from ..errors import BuildError
 from ..model import ROUTE_KINDS, ROUTE_STATUSES
 
-RASTER_VIEWPORT = (1440, 810)
-"""CSS pixels of the printed map: 16:9, the shape of a slide's content area."""
-RASTER_SCALE = 2
-"""Device pixels per CSS pixel: 2880 × 1620 PNGs, 430 dpi across a 170 mm A4 figure."""
-PRINT_SIZE = 1.6
-"""Labels, lines and legend grow by this factor in the printed map so that they read at print size."""
-RASTER_VERSION = "kzreport-maps-2"
+@dataclass(frozen=True)
+class Target:
+    """Where a map is placed and at what size: the page it is drawn in and how its labels are sized.
+
+    One CSS pixel of a rasterized target is about one point where the image is placed, so the font
+    sizes below (CSS pixels at size 1, times ``size``) read as points there.
+    """
+
+    name: str
+    viewport: tuple[int, int]
+    """CSS pixels of the page."""
+    device_scale: float
+    """Device pixels per CSS pixel of the PNG."""
+    size: float
+    """Factor on every label, line and legend size."""
+    width_pt: float
+    """Width, in points, at which the image is placed."""
+
+    @property
+    def pixels(self) -> tuple[int, int]:
+        """Return the PNG's size in device pixels."""
+        return round(self.viewport[0] * self.device_scale), round(self.viewport[1] * self.device_scale)
+
+    @property
+    def dpi(self) -> float:
+        """Return the PNG's resolution where it is placed."""
+        return self.pixels[0] / (self.width_pt / 72)
+
+    def points(self, css_px: float) -> float:
+        """Return how many points ``css_px`` CSS pixels of the page measure where it is placed."""
+        return css_px * self.width_pt / self.viewport[0]
+
+
+SCREEN = Target("screen", (1440, 810), 1, 1.0, 1440 * 0.75)
+"""The interactive map: a browser window (its labels are laid out for this size)."""
+PDF = Target("pdf", (482, 271), 4, 0.6, 170 / 25.4 * 72)
+"""The PDF's figure: 170 mm wide (an A4 or Letter text column), 1928 × 1084 pixels, 288 dpi; place
+labels 7.8 pt, the legend 7.2 pt as printed."""
+SLIDE = Target("slide", (960, 540), 3.5, 1.17, 960)
+"""The deck's full-width map: a 16:9 slide (13.33 × 7.5 in), 3360 × 1890 pixels, 252 dpi; place labels
+15.2 pt, the legend 14 pt as shown."""
+TARGETS = {"pdf": PDF, "slide": SLIDE}
+"""The rasters each map gets, by the name ``Project.map_image`` takes."""
+PNG_NAMES = {"pdf": "{id}.png", "slide": "{id}.slide.png"}
+"""Each target's file name under ``maps/`` (map ids have no dots, so the names never clash)."""
+
+RASTER_VIEWPORT = PDF.viewport
+RASTER_SCALE = PDF.device_scale
+RASTER_VERSION = "kzreport-maps-3"
 """Part of the cache key: change it when the rasterizing changes what a PNG looks like."""
-SIMPLIFY_PX = 0.4
-"""How far (CSS pixels of the printed map) a simplified coastline or border may stray from Natural Earth's."""
+SIMPLIFY_DEVICE_PX = 0.8
+"""How far (device pixels of the PNG) a simplified coastline or border may stray from Natural Earth's."""
+DETAIL_REFERENCE_SCALE = 2
+"""Device pixels per CSS pixel that ``geo.level_for``'s thresholds were set for."""
 VIEW_MARGIN = 1.3
 """The basemap covers a square this many times the printed map's half-width around its centre:
 room for the interactive map's window shape and some panning, with clipped edges out of sight."""
@@ -134,7 +175,7 @@ def leaflet_assets() -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class View:
-    """How Leaflet's fitBounds shows a map's bounds in the printed map (zoomSnap 0)."""
+    """How Leaflet's fitBounds shows a map's bounds in a target's page (zoomSnap 0)."""
 
     west: float
     south: float
@@ -146,6 +187,9 @@ class View:
     x: float
     y: float
     """The centre, in Web Mercator radians."""
+    viewport: tuple[int, int] = SCREEN.viewport
+    detail: float = 1.0
+    """Device pixels per CSS pixel relative to ``DETAIL_REFERENCE_SCALE``: how fine the basemap is cut."""
 
     @property
     def crosses_antimeridian(self) -> bool:
@@ -157,74 +201,105 @@ class View:
         return geo.unwrap_lon(lon, math.degrees(self.x)) if self.crosses_antimeridian else lon
 
     def pixel(self, lat: float, lon: float) -> tuple[float, float]:
-        """Return where (lat, lon) lands in the printed map, in CSS pixels from its top left corner."""
+        """Return where (lat, lon) lands in the page, in CSS pixels from its top left corner."""
         return self.mercator_pixel(math.radians(self.lon(lon)), geo.mercator_y(lat))
 
     def mercator_pixel(self, x: float, y: float) -> tuple[float, float]:
-        """Return where a Web Mercator point lands in the printed map, in CSS pixels."""
-        return ((x - self.x) * self.scale + RASTER_VIEWPORT[0] / 2,
-                (self.y - y) * self.scale + RASTER_VIEWPORT[1] / 2)
+        """Return where a Web Mercator point lands in the page, in CSS pixels."""
+        return ((x - self.x) * self.scale + self.viewport[0] / 2,
+                (self.y - y) * self.scale + self.viewport[1] / 2)
 
     def location(self, px: float, py: float) -> tuple[float, float]:
-        """Return the (lat, lon) at a pixel of the printed map."""
-        x = (px - RASTER_VIEWPORT[0] / 2) / self.scale + self.x
-        y = self.y - (py - RASTER_VIEWPORT[1] / 2) / self.scale
+        """Return the (lat, lon) at a pixel of the page (lon as drawn: past 180° across the antimeridian)."""
+        x = (px - self.viewport[0] / 2) / self.scale + self.x
+        y = self.y - (py - self.viewport[1] / 2) / self.scale
         return geo.latitude(y), math.degrees(x)
 
 
-def map_view(spec, viewport: tuple[int, int] = RASTER_VIEWPORT) -> View:
-    """Return the printed view of a map's bounds."""
+def map_view(spec, target: Target = SCREEN) -> View:
+    """Return the view of a map's bounds in a target's page."""
     b = spec.bounds
     east = geo.unwrap_east(b.west, b.east)
     x0, x1 = math.radians(b.west), math.radians(east)
     y0, y1 = geo.mercator_y(b.south), geo.mercator_y(b.north)
+    viewport = target.viewport
     scale = min(viewport[0] / (x1 - x0), viewport[1] / (y1 - y0))
-    return View(b.west, b.south, east, b.north, scale, (x0 + x1) / 2, (y0 + y1) / 2)
+    return View(b.west, b.south, east, b.north, scale, (x0 + x1) / 2, (y0 + y1) / 2, viewport,
+                target.device_scale / DETAIL_REFERENCE_SCALE if target.name != "screen" else 1.0)
 
 
 def basemap_box(view: View) -> geo.Box:
-    """Return the part of the world the map's basemap covers: a square around the printed view's centre."""
-    half = max(RASTER_VIEWPORT) / 2 * VIEW_MARGIN / view.scale
+    """Return the part of the world the map's basemap covers: a square around the view's centre."""
+    half = max(view.viewport) / 2 * VIEW_MARGIN / view.scale
     half_lon = min(math.degrees(half), 360.0)
     center = math.degrees(view.x)
     return (center - half_lon, max(-geo.MAX_LAT, geo.latitude(view.y - half)),
             center + half_lon, min(geo.MAX_LAT, geo.latitude(view.y + half)))
 
 
-def basemap_areas(spec) -> tuple[geo.Area, ...]:
+def basemap_areas(spec, target: Target = SCREEN) -> tuple[geo.Area, ...]:
     """Return the countries the map draws, cut to its basemap box at the level and detail its scale needs."""
-    return _view_areas(map_view(spec))
+    return _view_areas(map_view(spec, target))
 
 
 def _view_areas(view: View) -> tuple[geo.Area, ...]:
-    """Return the countries a view draws: 1:50m or 1:110m by its scale, simplified to a fraction of a pixel."""
-    level = geo.level_for(view.scale * math.pi / 180)
-    return geo.basemap(basemap_box(view), level, SIMPLIFY_PX / view.scale)
+    """Return the countries a view draws: 1:50m or 1:110m by its scale, simplified to a fraction of a device pixel."""
+    device_scale = view.scale * view.detail * DETAIL_REFERENCE_SCALE
+    level = geo.level_for(view.scale * view.detail * math.pi / 180)
+    return geo.basemap(basemap_box(view), level, SIMPLIFY_DEVICE_PX / device_scale)
 
 
-def basemap_geojson(spec) -> dict:
+def basemap_geojson(spec, target: Target = SCREEN) -> dict:
     """Return the map's basemap as GeoJSON, each country marked whether it is highlighted."""
     features = []
-    for area in basemap_areas(spec):
+    for area in basemap_areas(spec, target):
         coordinates = [[[list(p) for p in ring] for ring in polygon] for polygon in area.polygons]
         features.append({"type": "Feature", "properties": {"highlight": bool(area.code) and area.code in spec.highlight},
                          "geometry": {"type": "MultiPolygon", "coordinates": coordinates}})
     return {"type": "FeatureCollection", "features": features}
 
 
-# --- labels -----------------------------------------------------------------------------------
+# --- sizes ------------------------------------------------------------------------------------------------
 
 
 COUNTRY_FONT = (15, 19)
 """Font size (CSS pixels at size 1) of a country's name: other countries, highlighted ones."""
 PLACE_FONT = 13
 """Font size of a place's label."""
+LABEL_LINE = 1.25
+"""Line height of labels, in ems: the height of a label's box."""
+LEGEND_FONT = (12, 13)
+"""Font size of the legend's rows and its title."""
+LEGEND_LINE = 1.3
+LEGEND_PAD = (6, 8)
+"""Padding of the legend box: top and bottom, left and right."""
+LEGEND_TITLE_WIDTH = 260
+"""Widest line of the legend's title before it wraps."""
+SWATCH = (44, 10, 6)
+"""A legend row's line sample: width, height, gap before the text."""
+CREDIT_FONT = 11
+CREDIT_WIDTH = 0.42
+"""Widest line of the credit, as a share of the map's width; longer credits wrap."""
+SCALE_FONT = 12
+SCALE_WIDTH = 100
+"""Longest scale bar."""
+CONTROL_MARGIN = 8
+"""Space between the map's edge and the legend, the scale and the credit."""
+LABEL_GAP = 3
+"""Space between a place's marker and its label."""
+MARKER_RADIUS = {"capital": 6.0}
+"""Radius of a place's marker by kind (others: ``MARKER_RADIUS_DEFAULT``)."""
+MARKER_RADIUS_DEFAULT = 4.5
+PLACE_RANK = {"capital": 0, "oil_terminal": 2, "lng_terminal": 2, "port": 2, "border_crossing": 2, "city": 3}
+"""Which place labels go first (and are dropped last): capitals, then route ends (rank 1), terminals
+and ports, cities, the rest; the source's order within a rank."""
+ROUTE_GAP = 2.0
+"""White space between two parallel routes drawn side by side (CSS pixels at size 1)."""
 
 
-def text_width(text: str, font_px: float, spacing_px: float = 0.0) -> float:
-    """Return about how wide ``text`` sets, in pixels: Han characters a full em, others about 0.62 em."""
-    ems = sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.62 for c in text)
-    return ems * font_px + len(text) * spacing_px
+def heading_families(project) -> tuple[str, ...]:
+    """Return the families the map's text is set in: the theme's heading stack for the brief's script."""
+    return tuple(project.theme.fonts.stack("heading", project.words.language.script))
 
 
 def letter_spacing(script: str, highlighted: bool) -> float:
@@ -234,45 +309,148 @@ def letter_spacing(script: str, highlighted: bool) -> float:
     return 4.0 if highlighted else 2.0
 
 
-def _label_box(name: str, px: float, py: float, highlighted: bool, script: str) -> tuple[float, ...]:
-    """Return the pixel box (left, top, right, bottom) a centred country label covers in the printed map."""
-    font = COUNTRY_FONT[highlighted]
-    half_w = text_width(name, font, letter_spacing(script, highlighted)) * PRINT_SIZE / 2 + 6
-    half_h = font * 0.75 * PRINT_SIZE
-    return px - half_w, py - half_h, px + half_w, py + half_h
+# --- the layout of one map in one target -----------------------------------------------------------------
 
 
-def place_label_sides(spec) -> dict[str, str]:
-    """Return, per place id, the side its label goes: right, or left where it would leave the map."""
-    view = map_view(spec)
-    return {place.id: _label_side(view, place.name, place.lat, place.lon) for place in spec.places}
+@dataclass(frozen=True)
+class Furniture:
+    """Where the legend and the scale and credit go, their boxes in the page, and the legend's lines."""
+
+    legend_corner: str
+    legend_box: tuple[float, float, float, float]
+    legend_size: tuple[float, float]
+    title_lines: tuple[str, ...]
+    foot_corner: str
+    """The corner of the scale and, under it, the credit."""
+    foot_box: tuple[float, float, float, float]
+    credit_lines: tuple[str, ...]
 
 
-def _label_side(view: View, name: str, lat: float, lon: float) -> str:
-    """Return the side a place's label goes: right, or left where it would leave the printed map."""
-    px, _ = view.pixel(lat, lon)
-    return "left" if px + (text_width(name, PLACE_FONT) + 14) * PRINT_SIZE > RASTER_VIEWPORT[0] else "right"
+@dataclass(frozen=True)
+class MapLayout:
+    """Everything placed on one map in one target, in the page's CSS pixels."""
+
+    target: Target
+    view: View
+    furniture: Furniture
+    routes: tuple[tuple[tuple[float, float], ...], ...]
+    """Each route's points (lat, lon as drawn), moved apart where routes run side by side."""
+    route_pixels: tuple[tuple[tuple[float, float], ...], ...]
+    labels: dict
+    """Place id -> ``maplayout.PlacedLabel`` of each labelled place that got its label."""
+    dropped: tuple[str, ...]
+    """Ids of the places whose labels did not fit, least important last."""
+    countries: tuple[tuple[str, float, float, bool], ...]
+    """(name, lat, lon, highlighted) of each country named."""
+    country_boxes: tuple[tuple[float, float, float, float], ...]
 
 
-def _place_boxes(view: View, places: tuple) -> list[tuple[float, ...]]:
-    """Return the pixel boxes the places' markers and labels, (id, name, lat, lon, labelled), cover."""
-    boxes = []
-    for _, name, lat, lon, labelled in places:
-        px, py = view.pixel(lat, lon)
-        width = (text_width(name, PLACE_FONT) + 14) * PRINT_SIZE if labelled else 8 * PRINT_SIZE
-        half_h = 10 * PRINT_SIZE
-        if _label_side(view, name, lat, lon) == "left":
-            left, right = px - width, px + 8 * PRINT_SIZE
-        else:
-            left, right = px - 8 * PRINT_SIZE, px + width
-        boxes.append((left, py - half_h, right, py + half_h))
+def map_layout(project, spec, target: Target = SCREEN) -> MapLayout:
+    """Return the layout of a map in a target: routes side by side, legend and credit in the emptiest
+    corners, place labels without collisions (dropped in importance order), then country names."""
+    view = map_view(spec, target)
+    size = target.size
+    weights = [route_style(line, project.theme.map, size)["weight"] for line in spec.pipelines]
+    raw = [[view.pixel(w.lat, w.lon) for w in line.waypoints] for line in spec.pipelines]
+    moved = maplayout.offset_parallel(raw, weights, ROUTE_GAP * size)
+    routes = tuple(tuple((round(lat, 5), round(lon, 5)) for lat, lon in (view.location(*p) for p in line))
+                   if line != original else tuple((w.lat, view.lon(w.lon)) for w in source.waypoints)
+                   for line, original, source in zip(moved, raw, spec.pipelines))
+    segments = [(a, b) for line in moved for a, b in zip(line, line[1:])]
+    points = [view.pixel(p.lat, p.lon) for p in spec.places]
+    ends = [view.pixel(w.lat, w.lon) for line in spec.pipelines for w in (line.waypoints[0], line.waypoints[-1])]
+    furniture = _furniture(project, spec, target, points + ends, segments)
+    labels, dropped = _place_labels(project, spec, target, view, points, ends, segments, furniture)
+    countries, country_boxes = _country_labels(project, spec, target, view, segments,
+                                               [*(label.box for label in labels.values()),
+                                                *_point_boxes(spec, points, ends, size),
+                                                furniture.legend_box, furniture.foot_box])
+    return MapLayout(target, view, furniture, routes, tuple(tuple(line) for line in moved), labels,
+                     tuple(dropped), countries, country_boxes)
+
+
+def legend_rows(spec, colors, words) -> list[tuple[str, str]]:
+    """Return (label, swatch SVG) of each row of the legend: each kind and status of route, the place marker."""
+    rows = [(label, swatch_svg(style)) for label, style in legend_entries(spec, colors, words)]
+    if spec.places:
+        rows.append((words("map_places"), place_swatch_svg(colors)))
+    return rows
+
+
+def _furniture(project, spec, target: Target, points, segments) -> Furniture:
+    """Return where the legend goes (the corner hiding the least) and the scale with the credit under it
+    (the emptiest other bottom corner), with the legend's title and the credit wrapped to their widths."""
+    families, s = heading_families(project), target.size
+    width, height = target.viewport
+    margin = CONTROL_MARGIN * s
+    title_font, row_font = LEGEND_FONT[1] * s, LEGEND_FONT[0] * s
+    title_lines = maplayout.wrap_text(spec.title, families, title_font, LEGEND_TITLE_WIDTH * s, bold=True)
+    rows = [label for label, _ in legend_rows(spec, project.theme.map, project.words)]
+    inner = max([*(maplayout.text_width(t, families, title_font, True) for t in title_lines),
+                 *((SWATCH[0] + SWATCH[2]) * s + maplayout.text_width(r, families, row_font) for r in rows)])
+    legend_w = math.ceil(inner + 2 * LEGEND_PAD[1] * s + 2)
+    legend_h = math.ceil(len(title_lines) * title_font * LEGEND_LINE + 3 * s
+                         + len(rows) * _row_height(s) + 2 * LEGEND_PAD[0] * s)
+    # A point just outside the legend would have no room for its label: it counts as hidden too.
+    reach = PLACE_FONT * s * LABEL_LINE + LABEL_GAP * s
+    legend_corner = maplayout.least_hidden_corner((legend_w + margin, legend_h + margin), (width, height),
+                                                  points, segments, 1000.0, reach=reach)
+    legend_box = maplayout.corner_box(legend_corner, legend_w + margin, legend_h + margin, (width, height))
+    credit_font = CREDIT_FONT * s
+    credit_lines = maplayout.wrap_text(spec.credit, families, credit_font, width * CREDIT_WIDTH)
+    credit_w = max(maplayout.text_width(line, families, credit_font) for line in credit_lines) + 10 * s
+    credit_h = len(credit_lines) * credit_font * LEGEND_LINE + 2 * s
+    scale_h = SCALE_FONT * s * 1.1 + 4 * s
+    foot_w = math.ceil(max(credit_w, (SCALE_WIDTH + 14) * s) + margin + 2)
+    foot_h = math.ceil(credit_h + scale_h + 2 * margin + 2)
+    bottoms = tuple(c for c in ("bottomright", "bottomleft") if c != legend_corner)
+    foot_corner = maplayout.least_hidden_corner((foot_w, foot_h), (width, height), points, segments, 1000.0, bottoms,
+                                                reach)
+    return Furniture(legend_corner, legend_box, (legend_w, legend_h), tuple(title_lines), foot_corner,
+                     maplayout.corner_box(foot_corner, foot_w, foot_h, (width, height)), tuple(credit_lines))
+
+
+def _row_height(size: float) -> float:
+    """Return the height of a legend row."""
+    return max(LEGEND_FONT[0] * LEGEND_LINE, SWATCH[1]) * size
+
+
+def marker_radius(place) -> float:
+    """Return the radius (CSS pixels at size 1) of a place's marker."""
+    return MARKER_RADIUS.get(place.kind, MARKER_RADIUS_DEFAULT)
+
+
+def _point_boxes(spec, points, ends, size: float) -> list[tuple[float, float, float, float]]:
+    """Return the boxes of the place markers (with their outline) and of the route ends."""
+    boxes = [maplayout.grow((x, y, x, y), (marker_radius(p) + 1) * size) for p, (x, y) in zip(spec.places, points)]
+    boxes += [maplayout.grow((x, y, x, y), 3 * size) for x, y in ends]
     return boxes
 
 
+def _place_labels(project, spec, target, view, points, ends, segments, furniture):
+    """Return (place id -> PlacedLabel, ids dropped) of the labelled places."""
+    families, s = heading_families(project), target.size
+    font = PLACE_FONT * s
+    requests = []
+    for index, (place, (x, y)) in enumerate(zip(spec.places, points)):
+        if not place.label:
+            continue
+        at_end = any(math.hypot(x - ex, y - ey) <= 3 * s for ex, ey in ends)
+        rank = 0 if place.kind == "capital" else 1 if at_end else PLACE_RANK.get(place.kind, 4)
+        width = maplayout.text_width(place.name, families, font, bold=True) + 2 * s
+        requests.append((rank, index, maplayout.LabelRequest(place.id, x, y, width, font * LABEL_LINE,
+                                                             (marker_radius(place) + LABEL_GAP) * s)))
+    requests.sort(key=lambda r: r[:2])
+    obstacles = [*_point_boxes(spec, points, ends, s), furniture.legend_box, furniture.foot_box]
+    frame = (2 * s, 2 * s, target.viewport[0] - 2 * s, target.viewport[1] - 2 * s)
+    placed, dropped = maplayout.place_labels([r[2] for r in requests], obstacles, frame, segments, pad=1.5 * s)
+    return {label.key: label for label in placed}, dropped
+
+
 LABEL_MIN_RADIUS = (9.0, 3.0)
-"""How far (CSS pixels at size 1, so times PRINT_SIZE on the printed map) a label's point must lie
-inside a country's visible part: other countries, highlighted ones. Smaller countries stay unnamed
-rather than get a label that covers their neighbours."""
+"""How far (CSS pixels at size 1) a label's point must lie inside a country's visible part: other
+countries, highlighted ones. Smaller countries stay unnamed rather than get a label that covers their
+neighbours."""
 LABEL_NUDGES = [(0, 0), (0, -1.2), (0, 1.2), (0.35, 0), (-0.35, 0), (0.35, -1.2), (-0.35, -1.2),
                 (0.35, 1.2), (-0.35, 1.2), (0, -2.4), (0, 2.4), (0.7, 0), (-0.7, 0), (0.7, -1.2),
                 (-0.7, -1.2), (0.7, 1.2), (-0.7, 1.2), (0.35, -2.4), (-0.35, -2.4), (0.35, 2.4), (-0.35, 2.4)]
@@ -289,7 +467,7 @@ def _visible_part(area: geo.Area, view: View, box: geo.Box) -> tuple[float, list
             if len(clipped) >= 3:
                 # A coarser outline is enough to find a label's point, and much quicker.
                 rings.append(geo.simplify_xy([view.mercator_pixel(math.radians(x), geo.mercator_y(y))
-                                              for x, y in clipped], 2.0))
+                                              for x, y in clipped], 0.7 * view.viewport[0] / 1000))
         if not rings or len(rings[0]) < 3:
             continue
         size = abs(geo.ring_area(rings[0])) - sum(abs(geo.ring_area(r)) for r in rings[1:])
@@ -298,94 +476,62 @@ def _visible_part(area: geo.Area, view: View, box: geo.Box) -> tuple[float, list
     return best
 
 
-def _overlaps(box: tuple[float, ...], others: list[tuple[float, ...]]) -> bool:
-    """Return whether a pixel box overlaps any of ``others``."""
-    return any(box[0] < o[2] and o[0] < box[2] and box[1] < o[3] and o[1] < box[3] for o in others)
+def country_box(name: str, px: float, py: float, highlighted: bool, families, script: str, size: float):
+    """Return the pixel box (left, top, right, bottom) a centred country label covers."""
+    font = COUNTRY_FONT[highlighted] * size
+    half_w = maplayout.text_width(name, families, font, highlighted, letter_spacing(script, highlighted) * size) / 2 + 2 * size
+    half_h = font * LABEL_LINE / 2
+    return px - half_w, py - half_h, px + half_w, py + half_h
 
 
-def country_labels(spec, words) -> list[tuple[str, float, float, bool]]:
-    """Return (name, lat, lon, highlighted) of the countries to name, in the brief's language.
+def country_labels(project, spec, target: Target = SCREEN) -> list[tuple[str, float, float, bool]]:
+    """Return (name, lat, lon, highlighted) of the countries named on a map, in the brief's language."""
+    return list(map_layout(project, spec, target).countries)
+
+
+def _country_labels(project, spec, target, view, segments, taken):
+    """Return ((name, lat, lon, highlighted), ...) and their boxes: the countries to name.
 
     Each label goes at the point of the country's largest visible part farthest from its edges,
-    highlighted and larger countries first; a label that would overlap a place, the legend, the
-    scale, the credit or a label already placed, or be crossed by a route, moves within the
+    highlighted and larger countries first; a label that would overlap a place, its label, the legend,
+    the scale, the credit or a label already placed, or be crossed by a route, moves within the
     country, or is left out.
     """
-    view = map_view(spec)
-    places = tuple((p.id, p.name, p.lat, p.lon, p.label) for p in spec.places)
-    routes = tuple(tuple((w.lat, w.lon) for w in line.waypoints) for line in spec.pipelines)
-    return list(_country_labels(view, frozenset(spec.highlight), words.language.tag, words.language.script,
-                                places, routes, _control_boxes(spec, words)))
-
-
-def _control_boxes(spec, words) -> tuple[tuple[float, ...], ...]:
-    """Return about where the legend (top right), the scale (bottom left) and the credit (bottom right)
-    cover the printed map, in pixels."""
-    width, height = RASTER_VIEWPORT
-    rows = [route_legend_label(p, words) for p in spec.pipelines] + ([words("map_places")] if spec.places else [])
-    legend_w = max([min(text_width(spec.title, 13), 260), *(50 + text_width(r, 12) for r in rows)]) + 20
-    title_lines = max(1, math.ceil(text_width(spec.title, 13) / 260))
-    legend_h = 13 * 1.45 * title_lines + 4 + 12 * 1.45 * len(set(rows)) + 16
-    credit_w = text_width(spec.credit, 10) + 10
-    return ((width - (legend_w + 10) * PRINT_SIZE, 0, width, (legend_h + 10) * PRINT_SIZE),
-            (0, height - 30 * PRINT_SIZE, 175 * PRINT_SIZE, height),
-            (width - credit_w * PRINT_SIZE, height - 18 * PRINT_SIZE, width, height))
-
-
-def _crosses(box: tuple[float, ...], a: tuple[float, float], b: tuple[float, float]) -> bool:
-    """Return whether the segment a-b passes through a pixel box (Liang-Barsky clipping)."""
-    (x0, y0), (x1, y1) = a, b
-    low, high = 0.0, 1.0
-    for p, q in ((x0 - x1, x0 - box[0]), (x1 - x0, box[2] - x0), (y0 - y1, y0 - box[1]), (y1 - y0, box[3] - y0)):
-        if p == 0:
-            if q < 0:
-                return False
-            continue
-        t = q / p
-        if p < 0:
-            low = max(low, t)
-        else:
-            high = min(high, t)
-        if low > high:
-            return False
-    return True
-
-
-@lru_cache(maxsize=32)
-def _country_labels(view: View, highlight: frozenset, tag: str, script: str, places: tuple, routes: tuple,
-                    controls: tuple) -> tuple[tuple[str, float, float, bool], ...]:
-    """Return ``country_labels`` of a view (cached: the screen and the print version share them)."""
+    families, script, s = heading_families(project), project.words.language.script, target.size
     inset_x, inset_y = (view.east - view.west) * 0.03, (view.north - view.south) * 0.03
     box = (view.west + inset_x, view.south + inset_y, view.east - inset_x, view.north - inset_y)
+    highlight = frozenset(spec.highlight)
     candidates = []
     for area in _view_areas(view):
-        name = geo.country_name(area.code, area.name, tag)
+        name = geo.country_name(area.code, area.name, project.source.meta.language)
         if not name:
             continue
         size, rings = _visible_part(area, view, box)
         if not rings:
             continue
         highlighted = bool(area.code) and area.code in highlight
-        px, py, depth = geo.inner_point(rings, 2.0)
-        if depth >= LABEL_MIN_RADIUS[highlighted] * PRINT_SIZE:
+        px, py, depth = geo.inner_point(rings, 2.0 * s)
+        if depth >= LABEL_MIN_RADIUS[highlighted] * s:
             candidates.append((not highlighted, -size, name, px, py, highlighted, rings))
-    placed = _place_boxes(view, places) + list(controls)
-    segments = [(view.pixel(*a), view.pixel(*b)) for route in routes for a, b in zip(route, route[1:])]
-    labels = []
+    placed = list(taken)
+    frame = (0, 0, *view.viewport)
+    labels, boxes = [], []
     for _, _, name, px, py, highlighted, rings in sorted(candidates, key=lambda c: c[:3]):
-        first = _label_box(name, px, py, highlighted, script)
+        first = country_box(name, px, py, highlighted, families, script, s)
         width, height = first[2] - first[0], first[3] - first[1]
         for fx, fy in LABEL_NUDGES:
             at = (px + fx * width, py + fy * height)
             if (fx or fy) and not geo.contains(rings, *at):
                 continue
-            label = _label_box(name, *at, highlighted, script)
-            if not _overlaps(label, placed) and not any(_crosses(label, a, b) for a, b in segments):
+            label = country_box(name, *at, highlighted, families, script, s)
+            if (maplayout.inside(label, frame) and not any(maplayout.overlaps(label, o) for o in placed)
+                    and not any(maplayout.segment_crosses(label, a, b) for a, b in segments)):
                 placed.append(label)
+                boxes.append(label)
                 lat, lon = view.location(*at)
-                labels.append((name, round(lat, 4), round(lon, 4), highlighted))
+                labels.append((name, round(lat, 5), round(lon, 5), highlighted))
                 break
-    return tuple(labels)
+    return tuple(labels), tuple(boxes)
 
 
 # --- Folium elements that keep source text out of template literals -------------------
@@ -510,13 +656,14 @@ def place_swatch_svg(colors, width: int = 44, height: int = 10) -> str:
             f'r="{height / 2 - 1:g}" fill="#FFFFFF" stroke="{colors.label}" stroke-width="2"/></svg>')
 
 
-def legend_html(spec, colors, words) -> str:
-    """Return the legend's HTML: the map's title, a line per kind and status of route, the place marker."""
-    rows = [f'<div class="kz-legend-title">{html_text(spec.title)}</div>']
-    rows += [f'<div class="kz-legend-row">{swatch_svg(style)}<span>{html_text(label)}</span></div>'
-             for label, style in legend_entries(spec, colors, words)]
-    if spec.places:
-        rows.append(f'<div class="kz-legend-row">{place_swatch_svg(colors)}<span>{html_text(words("map_places"))}</span></div>')
+def legend_html(spec, colors, words, title_lines: tuple[str, ...] | None = None) -> str:
+    """Return the legend's HTML: the map's title (in the lines given, else one), a line per kind and
+    status of route, the place marker."""
+    lines = title_lines or (spec.title,)
+    rows = [f'<div class="kz-legend-title{" kz-legend-title-last" if i == len(lines) - 1 else ""}">'
+            f'{html_text(line)}</div>' for i, line in enumerate(lines)]
+    rows += [f'<div class="kz-legend-row">{swatch}<span>{html_text(label)}</span></div>'
+             for label, swatch in legend_rows(spec, colors, words)]
     return "".join(rows)
 
 
@@ -577,8 +724,12 @@ def font_family(theme, script: str) -> str:
     return ", ".join(str(css_string(family)) for family in theme.fonts.stack("heading", script)) + ", sans-serif"
 
 
-def map_css(theme, script: str, size: float) -> str:
-    """Return the page's CSS: water, labels, legend; sizes multiplied by ``size``."""
+def map_css(theme, script: str, size: float, furniture: Furniture | None = None) -> str:
+    """Return the page's CSS: water, labels, legend, scale and credit; sizes multiplied by ``size``.
+
+    Every size the layout measured (fonts, line heights, paddings, margins, the legend's width) is set
+    here, so the boxes the browser draws are the boxes ``map_layout`` placed.
+    """
     colors = theme.map
     halo = ", ".join(f"{x * size:g}px {y * size:g}px 0 #FFFFFF" for x, y in
                      ((-1, -1), (1, -1), (-1, 1), (1, 1), (0, -1.5), (0, 1.5), (-1.5, 0), (1.5, 0)))
@@ -586,24 +737,34 @@ def map_css(theme, script: str, size: float) -> str:
     def px(value: float) -> str:
         return f"{value * size:g}px"
 
+    legend_width = f"width: {furniture.legend_size[0]}px; box-sizing: border-box;" if furniture else ""
     return f"""
 .leaflet-container {{ background: {colors.water}; font-family: {font_family(theme, script)}; }}
 .kz-country {{ background: none; border: none; }}
 .kz-country span {{ position: absolute; transform: translate(-50%, -50%); white-space: nowrap;
-  font-size: {px(COUNTRY_FONT[0])}; letter-spacing: {px(letter_spacing(script, False))}; color: {colors.border};
-  font-weight: 500; }}
+  font-size: {px(COUNTRY_FONT[0])}; line-height: {LABEL_LINE}; letter-spacing: {px(letter_spacing(script, False))};
+  color: {colors.border}; font-weight: 400; }}
 .kz-country.kz-highlight span {{ color: {colors.label}; font-size: {px(COUNTRY_FONT[1])}; font-weight: 700;
   letter-spacing: {px(letter_spacing(script, True))}; }}
+.kz-place {{ background: none; border: none; }}
+.kz-label {{ position: absolute; white-space: nowrap; color: {colors.label}; font-size: {px(PLACE_FONT)};
+  line-height: {LABEL_LINE}; font-weight: 700; text-shadow: {halo}; }}
 .leaflet-tooltip.kz-place-label {{ background: none; border: none; box-shadow: none; padding: 0 {px(3)};
   color: {colors.label}; font-size: {px(PLACE_FONT)}; font-weight: 700; text-shadow: {halo}; }}
 .leaflet-tooltip.kz-place-label::before {{ display: none; }}
-.kz-legend {{ background: rgba(255, 255, 255, 0.92); padding: {px(8)} {px(10)}; border-radius: {px(3)};
-  box-shadow: 0 0 {px(4)} rgba(0, 0, 0, 0.25); color: {colors.label}; font-size: {px(12)}; line-height: 1.45; }}
-.kz-legend-title {{ font-weight: 700; font-size: {px(13)}; margin-bottom: {px(4)}; max-width: {px(260)}; }}
-.kz-legend-row {{ display: flex; align-items: center; gap: {px(6)}; }}
-.kz-swatch {{ width: {px(44)}; height: {px(10)}; flex: none; }}
-.leaflet-control-scale-line {{ font-size: {px(11)}; border-width: {px(2)}; border-top: none; }}
-.leaflet-control-attribution {{ font-size: {px(10)}; }}
+.leaflet-container .leaflet-control {{ margin: {px(CONTROL_MARGIN)}; }}
+.kz-legend {{ background: rgba(255, 255, 255, 0.92); padding: {px(LEGEND_PAD[0])} {px(LEGEND_PAD[1])};
+  border-radius: {px(3)}; box-shadow: 0 0 {px(4)} rgba(0, 0, 0, 0.25); color: {colors.label};
+  font-size: {px(LEGEND_FONT[0])}; line-height: {LEGEND_LINE}; {legend_width} }}
+.kz-legend-title {{ font-weight: 700; font-size: {px(LEGEND_FONT[1])}; white-space: nowrap; }}
+.kz-legend-title-last {{ margin-bottom: {px(3)}; }}
+.kz-legend-row {{ display: flex; align-items: center; gap: {px(SWATCH[2])}; height: {_row_height(size):g}px;
+  white-space: nowrap; }}
+.kz-swatch {{ width: {px(SWATCH[0])}; height: {px(SWATCH[1])}; flex: none; }}
+.leaflet-container .leaflet-control-scale-line {{ font-size: {px(SCALE_FONT)}; line-height: 1.1;
+  padding: {px(1)} {px(5)}; border-width: {px(2)}; border-top: none; }}
+.leaflet-container .leaflet-control-attribution {{ font-size: {px(CREDIT_FONT)}; line-height: {LEGEND_LINE};
+  padding: {px(1)} {px(5)}; white-space: nowrap; }}
 .kz-popup {{ font-size: 13px; line-height: 1.5; }}
 """
 
@@ -613,12 +774,14 @@ PRINT_CSS = ".leaflet-control-zoom { display: none; }"
 
 
 def _ready_script() -> str:
-    """Return the script that fits the bounds, sets the credit and tells the rasterizer the map is drawn."""
+    """Return the script that fits the bounds, places the credit, scale and legend and tells the
+    rasterizer the map is drawn."""
     return ("{parent}.fitBounds({bounds}, {{animate: false}});\n"
             "{parent}.attributionControl.setPrefix(false);\n"
+            "{parent}.attributionControl.setPosition({foot});\n"
             "{parent}.attributionControl.addAttribution({credit});\n"
-            "L.control.scale({{imperial: false, maxWidth: {scale_width}}}).addTo({parent});\n"
-            "var kzLegend = L.control({{position: 'topright'}});\n"
+            "L.control.scale({{imperial: false, maxWidth: {scale_width}, position: {foot}}}).addTo({parent});\n"
+            "var kzLegend = L.control({{position: {corner}}});\n"
             "kzLegend.onAdd = function () {{ var box = L.DomUtil.create('div', 'kz-legend'); "
             "box.innerHTML = {legend}; return box; }};\n"
             "kzLegend.addTo({parent});\n"
@@ -628,7 +791,6 @@ def _ready_script() -> str:
             "{parent}.whenReady(function () {{ document.fonts.ready.then(function () {{"
             " requestAnimationFrame(function () {{ requestAnimationFrame(function () {{"
             " window.kzreportReady = true; }}); }}); }}); }});")
-
 
 
 def _stabilise_ids(root) -> None:
@@ -646,14 +808,25 @@ def _stabilise_ids(root) -> None:
                 stack.append(child)
 
 
+def label_style(label, x: float, y: float) -> str:
+    """Return the CSS placing a label's box relative to its point: anchored on the side nearest the
+    point, so text a little narrower than measured still starts (or ends) where the layout put it."""
+    left, top, right, _ = label.box
+    width = right - left
+    if label.side in ("w", "nw", "sw"):
+        return f"right: {x - right:.2f}px; top: {top - y:.2f}px; text-align: right;"
+    if label.side in ("n", "s"):
+        return f"left: {left - x:.2f}px; width: {width:.2f}px; top: {top - y:.2f}px; text-align: center;"
+    return f"left: {left - x:.2f}px; top: {top - y:.2f}px;"
 
 
-def render_map_html(project, spec, size: float = 1.0, print_version: bool = False) -> str:
-    """Return the self-contained HTML page of one map; ``size`` scales labels, lines and legend."""
+def render_map_html(project, spec, target: Target = SCREEN, layout: MapLayout | None = None) -> str:
+    """Return the self-contained HTML page of one map laid out for a target (the interactive map by default)."""
     folium, RawHtml, OfflineMap, Script = _elements()
+    layout = layout or map_layout(project, spec, target)
+    size, view, furniture = target.size, layout.view, layout.furniture
     colors, words = project.theme.map, project.words
     tag, script_name = project.source.meta.language, words.language.script
-    view = map_view(spec)
     fmap = OfflineMap(location=[geo.latitude(view.y), math.degrees(view.x)], zoom_start=4, tiles=None,
                       control_scale=False, zoom_snap=0, zoom_delta=0.5, prefer_canvas=False,
                       attribution_control=True)
@@ -662,19 +835,19 @@ def render_map_html(project, spec, size: float = 1.0, print_version: bool = Fals
     css, script = leaflet_assets()
     figure.header.add_child(RawHtml(f"<style>{css}</style>"), name="leaflet_css")
     figure.header.add_child(RawHtml(f"<script>{script}</script>"), name="leaflet_js")
-    page_css = map_css(project.theme, script_name, size) + (PRINT_CSS if print_version else "")
+    page_css = map_css(project.theme, script_name, size, furniture) + (PRINT_CSS if target is not SCREEN else "")
     figure.header.add_child(RawHtml(f'<meta name="description" content="{html_text(spec.alt)}">'
                                     f"<style>{page_css}</style>"), name="kz_css")
 
     fmap.add_child(Script("Basemap",
                           "L.geoJSON({data}, {{interactive: false, style: function (f) {{"
                           " return f.properties.highlight ? {highlight} : {land}; }}}}).addTo({parent});",
-                          data=basemap_geojson(spec),
+                          data=basemap_geojson(spec, target),
                           land={"color": colors.border, "weight": 0.8 * size, "fillColor": colors.land,
                                 "fillOpacity": 1},
                           highlight={"color": colors.border, "weight": 1.2 * size, "fillColor": colors.highlight,
                                      "fillOpacity": 1}))
-    for name, lat, lon, highlighted in country_labels(spec, words):
+    for name, lat, lon, highlighted in layout.countries:
         # The icon goes in the marker's options: Folium's Marker sets it afterwards, by which time
         # Leaflet has asked for its default marker images.
         icon = {"html": f"<span>{html_text(name)}</span>", "iconSize": [0, 0],
@@ -682,8 +855,8 @@ def render_map_html(project, spec, size: float = 1.0, print_version: bool = Fals
         fmap.add_child(Script("CountryLabel", "L.marker({at}, {{icon: L.divIcon({icon}), interactive: false,"
                                               " keyboard: false}}).addTo({parent});", at=[lat, lon], icon=icon))
 
-    for pipeline in spec.pipelines:
-        points = [[w.lat, view.lon(w.lon)] for w in pipeline.waypoints]
+    for pipeline, points in zip(spec.pipelines, layout.routes):
+        points = [list(p) for p in points]
         style = route_style(pipeline, colors, size)
         # A casing under each route keeps it readable over borders and other routes.
         folium.PolyLine(points, color=colors.casing, weight=style["weight"] + 3 * size,
@@ -698,22 +871,29 @@ def render_map_html(project, spec, size: float = 1.0, print_version: bool = Fals
         bind_tooltip(Script, line, tooltip, sticky=True)
         bind_popup(Script, line, pipeline_popup(project.source, pipeline, words))
 
-    sides = place_label_sides(spec)
     for place in spec.places:
-        radius = (6 if place.kind == "capital" else 4.5) * size
-        marker = folium.CircleMarker([place.lat, view.lon(place.lon)], radius=radius, color=colors.label,
-                                     weight=2 * size, fill=True, fill_color="#FFFFFF", fill_opacity=1)
+        marker = folium.CircleMarker([place.lat, view.lon(place.lon)], radius=marker_radius(place) * size,
+                                     color=colors.label, weight=2 * size, fill=True, fill_color="#FFFFFF",
+                                     fill_opacity=1)
         marker.add_to(fmap)
-        if place.label:
-            side = sides[place.id]
-            bind_tooltip(Script, marker, html_text(place.name), permanent=True, direction=side,
-                         className="kz-place-label", offset=[(4 if side == "right" else -4) * size, 0],
-                         interactive=False)
         bind_popup(Script, marker, place_popup(project.source, place, words))
+    for place in spec.places:
+        label = layout.labels.get(place.id)
+        if label is None:
+            continue
+        x, y = view.pixel(place.lat, place.lon)
+        icon = {"html": f'<div class="kz-label" data-place="{html_text(place.id)}" style="{label_style(label, x, y)}">'
+                        f"{html_text(place.name)}</div>", "iconSize": [0, 0], "className": "kz-place"}
+        fmap.add_child(Script("PlaceLabel", "L.marker({at}, {{icon: L.divIcon({icon}), interactive: false,"
+                                            " keyboard: false}}).addTo({parent});",
+                              at=[place.lat, view.lon(place.lon)], icon=icon))
 
     fmap.add_child(Script("Ready", _ready_script(),
-                          bounds=[[view.south, view.west], [view.north, view.east]], credit=html_text(spec.credit),
-                          legend=legend_html(spec, colors, words), scale_width=round(160 * size)))
+                          bounds=[[view.south, view.west], [view.north, view.east]],
+                          credit="<br>".join(html_text(line) for line in furniture.credit_lines),
+                          legend=legend_html(spec, colors, words, furniture.title_lines),
+                          scale_width=round(SCALE_WIDTH * size), foot=furniture.foot_corner,
+                          corner=furniture.legend_corner))
     _stabilise_ids(figure)
     page = figure.render()
     # Leaflet's CSS and Folium's header carry no language: tell the browser which language the labels are in.
@@ -723,83 +903,104 @@ def render_map_html(project, spec, size: float = 1.0, print_version: bool = Fals
 # --- cache --------------------------------------------------------------------------
 
 
-def cache_dir() -> Path:
-    """Return the folder of cached map PNGs: $KZREPORT_CACHE_DIR/maps, else the user's cache folder."""
-    root = os.environ.get("KZREPORT_CACHE_DIR", "").strip()
-    if root:
-        return Path(root).expanduser() / "maps"
-    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "kzreport" / "maps"
-
-
-def cache_key(print_html: str) -> str:
-    """Return the cache key of a printed map: SHA-256 of its HTML and the raster options."""
-    options = f"{RASTER_VERSION}\n{RASTER_VIEWPORT[0]}x{RASTER_VIEWPORT[1]}@{RASTER_SCALE}\n"
-    return hashlib.sha256(options.encode() + print_html.encode("utf-8")).hexdigest()
+def cache_key(page_html: str, target: Target = PDF) -> str:
+    """Return the cache key of a rasterized map: SHA-256 of the raster options and the page's HTML (which
+    holds every input: the source's map, the theme, the words, the layout)."""
+    options = (f"{RASTER_VERSION}\n{target.name}\n{target.viewport[0]}x{target.viewport[1]}"
+               f"@{target.device_scale:g}\n")
+    return hashlib.sha256(options.encode() + page_html.encode("utf-8")).hexdigest()
 
 
 def read_cache(key: str) -> bytes | None:
-    """Return the cached PNG for ``key``, or None."""
-    try:
-        data = (cache_dir() / f"{key}.png").read_bytes()
-    except OSError:
-        return None
-    return data if data.startswith(b"\x89PNG\r\n\x1a\n") else None
+    """Return the cached PNG for ``key``, or None; an entry that is not a whole, readable PNG is
+    dropped so that the map is drawn again (a corrupt cache is never the brief's fault)."""
+    from ..cache import drop_cached, read_cached
+
+    data = read_cached("maps", f"{key}.png")
+    if data is None or png_is_whole(data):
+        return data
+    drop_cached("maps", f"{key}.png")
+    return None
+
+
+def png_is_whole(data: bytes) -> bool:
+    """Return True when ``data`` is a PNG that decodes whole, every chunk present and checksummed right."""
+    from ..theme import raster_problem
+
+    return raster_problem(data, "PNG", max(SLIDE.pixels)) is None
 
 
 def write_cache(key: str, png: bytes) -> None:
-    """Store a PNG in the cache atomically; a cache that cannot be written is skipped."""
-    folder = cache_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".png")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(png)
-        os.replace(temp, folder / f"{key}.png")
-    except OSError:
-        return
+    """Store a PNG in the cache (atomically; a cache that cannot be written is skipped)."""
+    from ..cache import write_cached
+
+    write_cached("maps", f"{key}.png", png)
 
 
-def print_html(project, spec) -> str:
-    """Return the HTML the rasterizer draws: the map with print sizes and no zoom buttons."""
-    return render_map_html(project, spec, size=PRINT_SIZE, print_version=True)
+def print_html(project, spec, target: Target = PDF) -> str:
+    """Return the HTML the rasterizer draws for a target: the map at the target's size, no zoom buttons."""
+    return render_map_html(project, spec, target)
 
 
-def cached_png(project, map_id: str) -> bytes | None:
-    """Return the cached PNG of a map of the project (no browser needed), or None when not cached."""
-    if not project.options.use_cache:
+def png_name(map_id: str, target: str = "pdf") -> str:
+    """Return the file name, under ``maps/``, of a map's raster for a target."""
+    return PNG_NAMES[target].format(id=map_id)
+
+
+def cached_png(project, map_id: str, target: str = "pdf") -> bytes | None:
+    """Return the cached PNG of a map of the project for a target (no browser needed), or None when not cached."""
+    if not project.options.use_cache or target not in TARGETS:
         return None
     spec = next((m for m in project.source.maps if m.id == map_id), None)
     if spec is None:
         return None
-    return read_cache(cache_key(print_html(project, spec)))
+    return read_cache(cache_key(print_html(project, spec, TARGETS[target]), TARGETS[target]))
+
+
+# --- checks -------------------------------------------------------------------------
+
+
+def check_maps(project) -> None:
+    """Raise a located InputError for each map that would draw nothing useful (``geo.map_problems``)."""
+    from ..errors import InputError
+
+    problems = []
+    for mi, spec in enumerate(project.source.maps):
+        for loc, message in geo.map_problems(spec):
+            problems += project.problem(("maps", mi, *loc), message).problems
+    if problems:
+        raise InputError(problems)
 
 
 # --- the builder --------------------------------------------------------------------
 
 
 class MapsBuilder(Builder):
-    """Writes ``maps/<id>.html`` (interactive, offline) and ``maps/<id>.png`` (for print and slides)."""
+    """Writes ``maps/<id>.html`` (interactive, offline), ``maps/<id>.png`` (the PDF's figure) and
+    ``maps/<id>.slide.png`` (the deck's full-width map)."""
 
     name = "maps"
     feeds_others = True
     finish_stage = "rasterize"
 
     def __init__(self) -> None:
-        self.pending: list[tuple[object, str, str, str]] = []  # (project, map id, print HTML, cache key)
+        self.pending: list[tuple[object, str, Target, str, str]] = []  # (project, map id, target, HTML, cache key)
 
     def build(self, project, reporter) -> None:
-        """Render every map's HTML and take its PNG from the cache; queue the others for ``finish``."""
+        """Render every map's HTML and take its PNGs from the cache; queue the others for ``finish``."""
         for spec in project.source.maps:
             page = render_map_html(project, spec)
             project.add_output(project.output_path("maps", f"{spec.id}.html"), page.encode("utf-8"))
-            printed = print_html(project, spec)
-            key = cache_key(printed)
-            cached = read_cache(key) if project.options.use_cache else None
-            if cached is not None:
-                project.add_output(project.output_path("maps", f"{spec.id}.png"), cached)
-            else:
-                self.pending.append((project, spec.id, printed, key))
+            for name, target in TARGETS.items():
+                layout = map_layout(project, spec, target)
+                _report_labels(reporter, spec, layout)
+                printed = render_map_html(project, spec, target, layout)
+                key = cache_key(printed, target)
+                cached = read_cache(key) if project.options.use_cache else None
+                if cached is not None:
+                    project.add_output(project.output_path("maps", png_name(spec.id, name)), cached)
+                else:
+                    self.pending.append((project, spec.id, target, printed, key))
 
     def finish(self, reporter) -> None:
         """Rasterize every queued map of every project in one browser, and cache the PNGs."""
@@ -808,9 +1009,22 @@ class MapsBuilder(Builder):
         if not self.pending:
             return
         queued, self.pending = self.pending, []
-        pages = {f"{n}-{map_id}": printed for n, (_, map_id, printed, _) in enumerate(queued)}
-        images = rasterize_maps(pages, RASTER_VIEWPORT, RASTER_SCALE)
-        for n, (project, map_id, _, key) in enumerate(queued):
-            png = images[f"{n}-{map_id}"]
-            project.add_output(project.output_path("maps", f"{map_id}.png"), png)
+        pages = {f"{n}-{map_id}-{target.name}": printed for n, (_, map_id, target, printed, _) in enumerate(queued)}
+        sizes = {f"{n}-{map_id}-{target.name}": (target.viewport, target.device_scale)
+                 for n, (_, map_id, target, _, _) in enumerate(queued)}
+        images = rasterize_maps(pages, PDF.viewport, PDF.device_scale, sizes=sizes)
+        for n, (project, map_id, target, _, key) in enumerate(queued):
+            png = images[f"{n}-{map_id}-{target.name}"]
+            project.add_output(project.output_path("maps", png_name(map_id, target.name)), png)
             write_cache(key, png)
+
+
+def _report_labels(reporter, spec, layout: MapLayout) -> None:
+    """Report, with --verbose, how many place labels a map's target placed and which it dropped."""
+    if getattr(reporter, "verbosity", 0) <= 1:
+        return
+    names = {p.id: p.name for p in spec.places}
+    dropped = f"; dropped: {', '.join(names[key] for key in layout.dropped)}" if layout.dropped else ""
+    font = layout.target.points(PLACE_FONT * layout.target.size)
+    reporter.info(f"map {spec.id} ({layout.target.name}): {len(layout.labels)} place labels at {font:.1f} pt"
+                  f"{dropped}")

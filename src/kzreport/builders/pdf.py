@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -132,6 +133,255 @@ def _weasyprint_logs() -> Iterator[_CollectLogs]:
             lg.propagate, lg.level = propagate, level
 
 
+# --- pagination: floats placed where they fit, page references once, running heads on one line ---
+
+MAX_DRAFTS = 4
+#: A page shorter than this share of its text block, followed by a float that did not fit, makes
+#: the float move within its section.
+MIN_PAGE_FILL = 0.60
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What one draft of the layout decided for the next: where each float sits in its section
+    (element id -> number of text blocks before it), which claims each judgment cites (one per
+    page, in page order), and the running heads shortened to fit one line (key -> text)."""
+
+    floats: dict = field(default_factory=dict)
+    refs: dict = field(default_factory=dict)
+    running: dict = field(default_factory=dict)
+
+
+def section_text_blocks(section) -> list[tuple[str, object, str]]:
+    """Return the section's text blocks in order as (kind, item, element id): the headline claim,
+    the key figure cards, then the claims."""
+    blocks = [("claim", section.headline, f"claim-{section.headline.id}")]
+    if section.figures:
+        blocks.append(("figures", None, f"{section.id}-figures"))
+    blocks += [("claim", claim, f"claim-{claim.id}") for claim in section.claims]
+    return blocks
+
+
+def section_floats(section) -> list[tuple[str, str, str]]:
+    """Return the section's floats in order as (kind, key, element id): charts, pull quotes, maps."""
+    return ([("chart", key, f"{section.id}-chart-{key}") for key in section.charts]
+            + [("quote", key, f"{section.id}-quote-{key}") for key in section.quotes]
+            + [("map", key, f"{section.id}-map-{key}") for key in section.maps])
+
+
+def section_blocks(section, placement: Placement) -> list[tuple[str, object]]:
+    """Return what the section shows, in order, as (kind, item): text blocks with each float after
+    the number of text blocks ``placement`` gives it (by default after all of them)."""
+    text = section_text_blocks(section)
+    after: dict[int, list] = {}
+    for kind, key, element_id in section_floats(section):
+        position = min(max(placement.floats.get(element_id, len(text)), 1), len(text))
+        after.setdefault(position, []).append((kind, key))
+    blocks = []
+    for index, (kind, item, _) in enumerate(text, start=1):
+        blocks.append((kind, item))
+        blocks += after.get(index, [])
+    return blocks
+
+
+def _ink_boxes(box):
+    """Yield the boxes under ``box`` that put ink on the page: text, images and painted blocks."""
+    from weasyprint.formatting_structure import boxes
+
+    for child in box.descendants():
+        if isinstance(child, (boxes.TextBox, boxes.ReplacedBox)):
+            yield child
+        elif isinstance(child, boxes.BlockLevelBox):
+            style = child.style
+            if (style["background_color"][3] > 0
+                    or any(style[f"border_{side}_width"] > 0 for side in ("top", "bottom"))):
+                yield child
+
+
+def _flow_children(page_box):
+    """Return the page's main-flow and footnote boxes, without its margin boxes."""
+    from weasyprint.formatting_structure import boxes
+
+    return [c for c in page_box.children if not isinstance(c, boxes.MarginBox)]
+
+
+def page_gap(page) -> float:
+    """Return the height (CSS px) left empty at the foot of the page's text block."""
+    from weasyprint.formatting_structure import boxes
+
+    page_box = page._page_box
+    top = page_box.content_box_y()
+    lowest, footnotes = top, 0.0
+    for child in _flow_children(page_box):
+        if isinstance(child, boxes.FootnoteAreaBox):
+            footnotes = child.margin_height() if child.children else 0.0
+            continue
+        for box in _ink_boxes(child):
+            lowest = max(lowest, box.position_y + box.margin_height() - box.margin_bottom)
+    return max(0.0, page_box.height - (lowest - top) - footnotes)
+
+
+def _element_extents(document) -> dict[str, list[tuple[int, float, float]]]:
+    """Return element id -> [(page index, top, bottom)] for every element with an id, per page."""
+    extents: dict[str, dict[int, list[float]]] = {}
+    for index, page in enumerate(document.pages):
+        for child in _flow_children(page._page_box):
+            for box in child.descendants():
+                element = getattr(box, "element", None)
+                if element is None or not element.get("id") or not hasattr(box, "border_box_y"):
+                    continue
+                top, bottom = box.border_box_y(), box.border_box_y() + box.border_height()
+                span = extents.setdefault(element.get("id"), {}).setdefault(index, [top, bottom])
+                span[0], span[1] = min(span[0], top), max(span[1], bottom)
+    return {key: [(i, t, b) for i, (t, b) in sorted(pages.items())] for key, pages in extents.items()}
+
+
+def _moved_float(section, element_id: str, position: int, gap: float, extents, page: int) -> int | None:
+    """Return a new position for a float that did not fit in ``gap`` at the foot of ``page``:
+    before the fewest preceding text blocks that start on that page and make room for it, else
+    after the text block that follows it; None when neither is possible within the section."""
+    text = section_text_blocks(section)
+    float_height = sum(b - t for _, t, b in extents[element_id][:1])
+    room = gap
+    for count in range(1, position):
+        spans = extents.get(text[position - count][2], [])
+        if not spans or spans[0][0] != page:
+            break  # that block starts on an earlier page: the float would only move there
+        room += spans[0][2] - spans[0][1]
+        if room >= float_height:
+            return position - count
+    return position + 1 if position < len(text) else None
+
+
+def _revised_floats(document, brief, placement: Placement, extents) -> dict:
+    """Return the float positions for the next draft: each float that begins a page after a page
+    left short moves, once, to where it fits."""
+    floats = dict(placement.floats)
+    owners = {element_id: (section, len(section_text_blocks(section)))
+              for section in brief.sections for _, _, element_id in section_floats(section)}
+    firsts = {}
+    for element_id, spans in extents.items():
+        if element_id in owners:
+            firsts.setdefault(spans[0][0], []).append((spans[0][1], element_id))
+    height = document.pages[0]._page_box.height if document.pages else 1
+    for page, starters in firsts.items():
+        if page == 0:
+            continue
+        gap = page_gap(document.pages[page - 1])
+        if gap < (1 - MIN_PAGE_FILL) * height:
+            continue
+        top, element_id = min(starters)
+        first_ink = min((b.position_y for c in _flow_children(document.pages[page]._page_box)
+                         for b in _ink_boxes(c)), default=top)
+        if top > first_ink + 1:
+            continue  # the page starts with text: the float is not what left the gap
+        section, count = owners[element_id]
+        moved = _moved_float(section, element_id, floats.get(element_id, count), gap, extents, page - 1)
+        if moved is not None and element_id not in placement.floats:
+            floats[element_id] = moved
+    return floats
+
+
+def _revised_refs(brief, extents) -> dict:
+    """Return judgment id -> the claims it cites: the first claim on each page, in page order."""
+    refs = {}
+    for judgment in brief.judgments:
+        by_page = {}
+        for key in judgment.claims:
+            spans = extents.get(f"claim-{key}")
+            by_page.setdefault(spans[0][0] if spans else 10**6, key)
+        refs[judgment.id] = tuple(by_page[page] for page in sorted(by_page))
+    return refs
+
+
+def _revised_running(document, placement: Placement) -> dict:
+    """Return the running heads for the next draft: each one wider than its margin box cut, at a
+    length in proportion, and ended with an ellipsis."""
+    from weasyprint.formatting_structure import boxes
+
+    running = dict(placement.running)
+    sources = _running_sources(document)
+    for page in document.pages:
+        for margin in page._page_box.children:
+            if not isinstance(margin, boxes.MarginBox) or margin.at_keyword not in ("@top-left", "@top-right"):
+                continue
+            texts = [b for b in margin.descendants() if isinstance(b, boxes.TextBox)]
+            width = sum(b.width for b in texts)
+            text = "".join(b.text for b in texts)
+            key = next((k for k, full in sources.items() if text in (full, running.get(k))), None)
+            if not texts or width <= margin.width + 0.5 or key is None:
+                continue
+            keep = max(1, int(len(text.rstrip(ELLIPSIS)) * margin.width / width) - 2)
+            running[key] = sources[key][:keep].rstrip(" ,;:·、，") + ELLIPSIS
+    return running
+
+
+def _running_sources(document) -> dict[str, str]:
+    """Return key -> full text of the elements that set running heads (``data-running-key``)."""
+    if not document.pages:
+        return {}
+    root = document.pages[0]._page_box.children[0].element
+    return {e.get("data-running-key"): e.get("data-running-full") or ""
+            for e in root.iter() if e.get("data-running-key")}
+
+
+def revise_placement(document, brief, placement: Placement) -> Placement:
+    """Return the placement for the next draft, equal to ``placement`` when the draft is settled."""
+    extents = _element_extents(document)
+    return Placement(floats=_revised_floats(document, brief, placement, extents),
+                     refs=_revised_refs(brief, extents),
+                     running=_revised_running(document, placement))
+
+
+# --- text that must not break ---
+
+_QUALIFIERS = {
+    "latin": r"(?:about|around|roughly|nearly|almost|over|more than|less than|fewer than|under|up to|"
+             r"at least|at most|close to|some|approximately|~)\s",
+    "cjk": r"(?:约|約|大约|大約|超过|超過|近|逾|不足|不到|将近|將近|至少|最多|多达|多達|高达|高達)",
+}
+_NUMBER = r"[$€£¥]?\d[\d,.]*(?:\s?[-–~～至]\s?\d[\d,.]*)?"
+_CJK_UNIT = (r"[多余餘]?[十百千万萬亿億兆]*(?:个|個)?(?:立方米|立方公尺|公噸|吨|噸|桶|公里|千米|平方公里|米|公尺|"
+             r"美元|欧元|歐元|元|人|年|岁|歲|倍|艘|条|條|个|個|百分点|百分點|%|％)?(?:/(?:年|日|天))?")
+_LATIN_UNIT = (r"(?:\s?(?:%|per ?cent|percent)|(?:\s(?:thousand|million|billion|trillion))?"
+               r"(?:\s(?:bcm|mcm|tcm|km|km²|kb/d|b/d|bpd|mtpa|MTPA|Mt|mt|MW|GW|TWh|m³|ft|"
+               r"barrels|tonnes|tons|cubic metres|metres|miles|euros|dollars))?(?:/(?:yr|y|year|d|day))?"
+               r"(?:\s(?:a|per)\s(?:year|day))?)")
+
+
+def keep_together(text, units: tuple[str, ...] = (), qualifiers: bool = True):
+    """Return ``text`` escaped, with each number and its unit (and qualifier, unless ``qualifiers``
+    is false) in a ``<span class="nobr">`` so no line breaks inside "120亿立方米/年" or "about 55 bcm";
+    ``units`` are the brief's own units, kept with the number before them too."""
+    import re
+
+    from markupsafe import Markup, escape
+
+    if not text:
+        return text
+    own = "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True) if u.strip())
+    latin_unit = rf"(?:(?:\s(?:thousand|million|billion|trillion))?\s(?:{own}))" if own else r"(?!x)x"
+    qualifier = rf"(?:{_QUALIFIERS['latin']}|{_QUALIFIERS['cjk']})?" if qualifiers else ""
+    pattern = re.compile(rf"{qualifier}{_NUMBER}(?:{latin_unit}|{_CJK_UNIT}{_LATIN_UNIT})", re.IGNORECASE)
+    pieces, last = [], 0
+    for match in pattern.finditer(str(text)):
+        whole = match.group(0)
+        if re.fullmatch(r"\d+", whole):
+            continue  # a bare number never breaks
+        pieces += [escape(text[last:match.start()]), Markup('<span class="nobr">'), escape(whole), Markup("</span>")]
+        last = match.end()
+    pieces.append(escape(text[last:]))
+    return Markup("").join(pieces)
+
+
+def cover_title_size(title: str, script: str) -> str:
+    """Return the cover title's size class for its length: "" up to about two lines at full size,
+    "long" up to about four, "longest" beyond (a Chinese character counts as two Latin letters)."""
+    width = sum(2 if ord(ch) > 0x2E80 else 1 for ch in title)
+    return "" if width <= 60 else "long" if width <= 120 else "longest"
+
+
 class PdfBuilder(Builder):
     """Builds ``<stem>.pdf``: check fonts, render the templates, lay out, write."""
 
@@ -141,10 +391,8 @@ class PdfBuilder(Builder):
         """Add the brief's PDF to the project's outputs."""
         with reporter.stage("pdf fonts"):
             self.check_fonts(project)
-        with reporter.stage("pdf template"):
-            html, resources = self.render_html(project)
         with reporter.stage("pdf layout"):
-            document, fetcher = self.layout(project, html, resources)
+            document, fetcher = self.render_and_layout(project)
         with reporter.stage("pdf write"):
             data = self.write(project, document, fetcher)
         project.add_output(project.output_path(f"{project.stem}.pdf"), data)
@@ -156,12 +404,27 @@ class PdfBuilder(Builder):
         for role in ("body", "heading"):
             require_coverage(text, project.theme.fonts.stack(role, script), f"{project.source_path}: PDF {role} text")
 
-    def render_html(self, project) -> tuple[str, dict[str, tuple[bytes, str]]]:
-        """Return the brief as HTML and the in-memory resources (map images, logo) it links to."""
+    def render_html(self, project, placement: "Placement | None" = None) -> tuple[str, dict[str, tuple[bytes, str]]]:
+        """Return the brief as HTML (floats, page references and running heads as ``placement``
+        says; the first draft without one) and the in-memory resources (map images, logo) it links to."""
         resources = self.resources(project)
         env = template_environment(project.options.templates_dir)
-        context = self.context(project, resources)
+        context = self.context(project, resources, placement or Placement())
         return render_template(env, "pdf/brief.html.j2", context), resources
+
+    def render_and_layout(self, project):
+        """Return the laid-out document and its fetcher after settling the layout: each draft is
+        measured, then floats that left a page short move within their section, judgments cite each
+        page once, and running heads too wide for one line are shortened, until nothing changes."""
+        placement = Placement()
+        for _ in range(MAX_DRAFTS):
+            html, resources = self.render_html(project, placement)
+            document, fetcher = self.layout(project, html, resources)
+            revised = revise_placement(document, project.source, placement)
+            if revised == placement:
+                break
+            placement = revised
+        return document, fetcher
 
     def resources(self, project) -> dict[str, tuple[bytes, str]]:
         """Return ``kzreport:`` URL -> (bytes, MIME type) for the map images and the theme's logo."""
@@ -175,7 +438,7 @@ class PdfBuilder(Builder):
             found[f"{INTERNAL_SCHEME}logo"] = logo
         return found
 
-    def context(self, project, resources) -> dict:
+    def context(self, project, resources, placement: "Placement") -> dict:
         """Return what the templates see: the brief, the theme, page settings and helpers."""
         from ..svgchart import layout_chart
 
@@ -184,6 +447,7 @@ class PdfBuilder(Builder):
         theme, brief, words = project.theme, project.source, project.words
         article_words = project.article_words
         palette = {**theme.colors.model_dump(), "light": theme.colors.light}
+        units = tuple(f.unit for f in brief.figures if f.unit)
         size = project.options.page_size or theme.page_size
         return {
             "brief": brief, "meta": brief.meta, "theme": theme,
@@ -201,6 +465,12 @@ class PdfBuilder(Builder):
             "map_colors": theme.map,
             "source_numbers": {s.key: i for i, s in enumerate(project.source.sources, 1)},
             "note_titles": {n.id: n.title for n in project.source.notes},
+            "section_blocks": lambda section: section_blocks(section, placement),
+            "judgment_refs": lambda judgment: placement.refs.get(judgment.id, judgment.claims),
+            "running_head": lambda key, text: placement.running.get(key, text),
+            "keep": lambda text: keep_together(text, units),
+            "keep_value": lambda text: keep_together(text, units, qualifiers=False),
+            "cover_title_size": cover_title_size(brief.meta.title, words.language.script),
         }
 
     def allowed_roots(self, project) -> list[Path]:
@@ -222,7 +492,9 @@ class PdfBuilder(Builder):
         """Return the PDF bytes: tagged (PDF/UA-1), with a stable identifier."""
         identifier = hashlib.sha256(project.source.model_dump_json().encode()).hexdigest()[:32].encode()
         # Attachments are fetched while writing, so the fetcher's refusals count here too.
-        with self._weasyprint(project, fetcher, "write") as logs:
+        from ..pdf_writer import streams_serialized_once
+
+        with self._weasyprint(project, fetcher, "write") as logs, streams_serialized_once():
             data = document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=identifier,
                                       uncompressed_pdf=False)
         self._report_logs(project, logs)

@@ -1,0 +1,197 @@
+"""The HTML edition: one self-contained, responsive page of the brief, with live maps.
+
+Steps: render ``html/brief.html.j2`` (user templates first, built-ins last) with the PDF's
+context (``PdfBuilder.context``: the same words, theme tokens, chart layout and legends) plus
+what a screen adds: each map as a live Leaflet map, the page made by the maps builder
+(``maps.render_map_html``) placed in a sandboxed ``<iframe srcdoc>`` so its script, styles and
+ids stay apart from the page and from the other maps; the logo as a ``data:`` URI; the claims
+numbered so that the judgments can link to them.
+
+Offline: nothing in the page names another file or host. Leaflet is inlined in each map's page
+(from ``django-js-lib-leaflet``, as the maps builder does), the basemap is drawn from
+``assets/geodata``, the chart is inline SVG (``kzreport.svgchart``) and the theme's fonts are the
+reader's installed fonts, named by the same stacks as the PDF's (``pdf/theme.css.j2``).
+
+Keyboard: every route and place of a map is also listed under the map as a button that opens
+its popup in the map (a ``postMessage`` to the map's frame, handled by ``POPUP_SCRIPT``), with
+the popup's text beside it, so the map's content is reachable without a pointer.
+
+Reproducible: the page holds no time but the build time of ``SOURCE_DATE_EPOCH`` and the maps'
+pages are stable (``maps._stabilise_ids``), so the same source gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from base64 import b64encode
+from collections import OrderedDict
+
+from . import Builder
+
+POPUP_SCRIPT = """<script>
+(function () {
+  /* The page around the map asks for a popup by its position among the map's layers that have one:
+     routes first, then places, the order the maps builder binds them in. */
+  window.addEventListener("message", function (event) {
+    var data = event.data;
+    if (!data || data.kzreport !== "popup" || !window.kzreportMap) { return; }
+    var index = 0;
+    window.kzreportMap.eachLayer(function (layer) {
+      if (layer.getPopup && layer.getPopup()) {
+        if (index === data.index) { layer.openPopup(); }
+        index += 1;
+      }
+    });
+  });
+})();
+</script>"""
+"""Appended to each map's page: opens the n-th popup when the page around it asks."""
+
+FRAME_VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1.0">'
+
+
+def _maps():
+    """Return the maps builder's module, whose pages, popups and legends the HTML edition embeds."""
+    from . import maps
+
+    return maps
+
+
+MAP_PAGES: "OrderedDict[str, str]" = OrderedDict()
+"""The last map pages made in this process, by what they are made from: ``kzreport preview`` rebuilds the
+page on every save, and a map takes longer to lay out than the rest of the page."""
+MAP_PAGES_KEPT = 16
+
+
+def map_page_key(project, spec) -> str:
+    """Return a digest of everything a map's page is drawn from: the map, the theme, the words, the sources."""
+    import hashlib
+    import json
+
+    words = project.words
+    parts = [spec.model_dump(mode="json"), project.theme.model_dump(mode="json"), words.language.tag,
+             words.messages, [s.model_dump(mode="json") for s in project.source.sources],
+             project.source.meta.language]
+    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def map_frame_page(project, spec) -> str:
+    """Return the page of one live map as it goes into the edition's frame: the maps builder's page, with
+    zoom allowed to the reader (a map that forbids zooming fails WCAG 1.4.4) and the popup script."""
+    import re
+
+    key = map_page_key(project, spec)
+    if key in MAP_PAGES:
+        MAP_PAGES.move_to_end(key)
+        return MAP_PAGES[key]
+    page = _maps().render_map_html(project, spec)
+    page = re.sub(r'<meta name="viewport"[^>]*>', FRAME_VIEWPORT, page, count=1)
+    page = page.replace("</body>", POPUP_SCRIPT + "\n</body>", 1)
+    MAP_PAGES[key] = page
+    while len(MAP_PAGES) > MAP_PAGES_KEPT:
+        MAP_PAGES.popitem(last=False)
+    return page
+
+
+def map_items(project, spec) -> list[tuple[str, str, object]]:
+    """Return (kind, name, popup HTML as safe markup) of a map's routes, then its places: the order of the
+    map's popups, so a list entry's position is its popup's."""
+    from markupsafe import Markup
+
+    maps, brief, words = _maps(), project.source, project.words
+    items = [("route", line.name, Markup(maps.pipeline_popup(brief, line, words))) for line in spec.pipelines]
+    items += [("place", place.name, Markup(maps.place_popup(brief, place, words))) for place in spec.places]
+    return items
+
+
+def claim_numbers(brief) -> dict[str, str]:
+    """Return each claim's number as the page shows it: ``2`` for section 2's headline, ``2.3`` for its third claim."""
+    numbers = {}
+    for si, section in enumerate(brief.sections, 1):
+        numbers[section.headline.id] = str(si)
+        for ci, claim in enumerate(section.claims, 1):
+            numbers[claim.id] = f"{si}.{ci}"
+    return numbers
+
+
+def _luminance(hex_color: str) -> float:
+    """Return the relative luminance (WCAG 2) of a ``#RRGGBB`` colour."""
+    channels = [int(hex_color.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    """Return the WCAG 2 contrast ratio of two ``#RRGGBB`` colours."""
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def readable_color(color: str, backgrounds: list[str], toward: str, ratio: float = 4.5) -> str:
+    """Return ``color``, moved toward ``toward`` in steps of 5 % until it reads at ``ratio`` on every background.
+
+    The theme's muted grey is chosen for paper; on a tinted card it may fall under WCAG's
+    4.5:1, so the page sets secondary text in the nearest shade that keeps it.
+    """
+    def mix(weight: float) -> str:
+        pairs = [(int(color.lstrip("#")[i:i + 2], 16), int(toward.lstrip("#")[i:i + 2], 16)) for i in (0, 2, 4)]
+        return "#" + "".join(f"{round(a + (b - a) * weight):02X}" for a, b in pairs)
+
+    for step in range(21):
+        candidate = mix(step / 20)
+        if all(contrast(candidate, bg) >= ratio for bg in backgrounds):
+            return candidate
+    return toward
+
+
+def logo_data_uri(project) -> str | None:
+    """Return the theme's logo as a ``data:`` URI, or None when the theme has none."""
+    from ..theme import read_logo
+
+    logo = read_logo(project.theme, project.theme_dir)
+    if not logo:
+        return None
+    data, mime = logo
+    return f"data:{mime};base64,{b64encode(data).decode('ascii')}"
+
+
+class HtmlBuilder(Builder):
+    """Builds ``<stem>.html``: the brief as one self-contained page for screens (and print preview)."""
+
+    name = "html"
+
+    def build(self, project, reporter) -> None:
+        """Add the brief's HTML edition to the project's outputs."""
+        with reporter.stage("html template"):
+            page = self.render_html(project)
+        project.add_output(project.output_path(f"{project.stem}.html"), page.encode("utf-8"))
+
+    def render_html(self, project) -> str:
+        """Return the HTML edition of the brief."""
+        from ..templating import render_template, template_environment
+
+        env = template_environment(project.options.templates_dir)
+        return render_template(env, "html/brief.html.j2", self.context(project))
+
+    def context(self, project) -> dict:
+        """Return what the templates see: the PDF's context (words, theme, chart, legends) and the screen's parts."""
+        from . import pdf
+
+        logo = logo_data_uri(project)
+        # The page has no pages: the PDF's placement of floats and running heads is left at its default.
+        extra = (pdf.Placement(),) if hasattr(pdf, "Placement") else ()
+        context = pdf.PdfBuilder().context(project, {}, *extra)
+        context.update({
+            "page_size": "A4" if (project.options.page_size or project.theme.page_size) == "A4" else "letter",
+            "print_marks": False,
+            "logo_url": logo,
+            "map_url": lambda map_id: None,
+            "map_page": lambda spec: map_frame_page(project, spec),
+            "map_items": lambda spec: map_items(project, spec),
+            "muted_text": readable_color(project.theme.colors.muted, [project.theme.colors.background,
+                                                                      project.theme.colors.light],
+                                         project.theme.colors.text),
+            "claim_numbers": claim_numbers(project.source),
+            "claim_texts": {claim.id: claim.text for claim in project.source.all_claims()},
+        })
+        return context
