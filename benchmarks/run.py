@@ -2,8 +2,8 @@
 
 Run:  .venv/bin/python benchmarks/run.py [--runs 5] [--quick]
 Needs the test environment plus ``pypandoc-binary`` (``pip install -e '.[bench]'``).
-Prints a table and writes it to benchmarks/results.md. It is not part of the test suite:
-targets are reported as met or not, never asserted.
+Prints a table and writes it to benchmarks/results.md (keeping the hand-written notes at its end). It is
+not part of the test suite: targets are reported as met or not, never asserted.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ sys.path.insert(0, str(REPO / "src"))
 
 from kzreport.loader import parse_yaml, read_text  # noqa: E402
 from kzreport.resources import default_source  # noqa: E402
+
+
+NOTES_MARKER = "<!-- Hand-written notes follow: benchmarks/run.py keeps everything below this line. -->"
 
 
 @dataclass
@@ -55,6 +58,31 @@ def median_of(runs: int, args: list[str], env: dict[str, str], cwd: Path, before
             before()
         samples.append(run_process(args, env, cwd))
     return Sample(statistics.median(s.seconds for s in samples), max(s.max_rss_mb for s in samples))
+
+
+def interleaved(runs: int, commands: dict[str, list[str]], env: dict[str, str], cwd: Path) -> dict[str, Sample]:
+    """Return the median of each command over ``runs`` rounds, the commands run in turn within each round:
+    a machine whose load changes during the benchmark slows each command alike, so their ratio holds."""
+    samples: dict[str, list[Sample]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, args in commands.items():
+            samples[name].append(run_process(args, env, cwd))
+    return {name: Sample(statistics.median(s.seconds for s in values), max(s.max_rss_mb for s in values))
+            for name, values in samples.items()}
+
+
+def function_profile(kz: list[str], env: dict[str, str], cwd: Path, out: Path, top: int = 25) -> str:
+    """Return the ``top`` functions by self time of one warm build profiled in one process (cProfile)."""
+    script = ("import cProfile, pstats, sys; from kzreport.cli import main; profiler = cProfile.Profile();"
+              "profiler.runcall(main, sys.argv[1:]);"
+              f"pstats.Stats(profiler).sort_stats('tottime').print_stats({top})")
+    result = subprocess.run([sys.executable, "-c", script, "build", "-q", "--out", str(out)],
+                            env={**env, "KZREPORT_JOBS": "1"}, cwd=cwd, capture_output=True, text=True, check=True)
+    lines = result.stdout.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip().startswith("ncalls")), 0)
+    total = next((line.strip() for line in lines if "function calls" in line), "")
+    return "\n".join([total, "", *(line.replace(str(REPO), ".").replace(sys.prefix, "venv")
+                                   for line in lines[start:] if line.strip())])
 
 
 def repeated_source(times: int, folder: Path) -> Path:
@@ -158,6 +186,7 @@ def main() -> int:
     env = {**os.environ, "KZREPORT_CACHE_DIR": str(cache), "PATH": f"{venv_bin}:{os.environ['PATH']}",
            "SOURCE_DATE_EPOCH": "1663113600"}
     kz = [sys.executable, "-m", "kzreport"]
+    load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     out = work / "out"
     rows: list[tuple[str, Sample, str]] = []
 
@@ -173,7 +202,15 @@ def main() -> int:
     cold = record("build default brief, cold (map cache empty)",
                   median_of(runs, [*kz, "build", "-q", "--out", str(out)], env, work, before=clear_cache))
     run_process([*kz, "build", "-q", "--out", str(out)], env, work)
-    warm = record("build default brief, warm (maps cached)", median_of(runs, [*kz, "build", "-q", "--out", str(out)], env, work))
+    # pandoc's pair is measured on the same content, in the same rounds as the warm build (see ``interleaved``).
+    run_process([*kz, "build", "-q", "--format", "md", "--out", str(work / "md")], env, work)
+    md = work / "md" / f"{default_source().stem}.md"
+    paired = interleaved(runs, {
+        "warm": [*kz, "build", "-q", "--out", str(out)],
+        "pptx": [pandoc, str(md), "-o", str(work / "p.pptx")],
+        "pdf": [pandoc, str(md), "-o", str(work / "p.pdf"), "--pdf-engine=weasyprint"],
+    }, env, work)
+    warm = record("build default brief, warm (maps cached)", paired["warm"], "interleaved with pandoc")
 
     record("maps only, cold (rasterized in Chromium)",
            median_of(runs, [*kz, "build", "-q", "--format", "maps", "--out", str(out)], env, work, before=clear_cache))
@@ -202,33 +239,36 @@ def main() -> int:
         batch[count] = record(f"batch of {count} briefs in one call (warm)",
                               median_of(max(1, runs // 2) if count > 4 else runs, [*kz, "build", "-q", "--out", str(out), *paths], env, work))
 
-    run_process([*kz, "build", "-q", "--format", "md", "--out", str(out)], env, work)
-    md = out / f"{default_source().stem}.md"
-    p_pptx = record("pandoc md -> pptx", median_of(runs, [pandoc, str(md), "-o", str(work / "p.pptx")], env, work))
-    p_pdf = record("pandoc md -> pdf (--pdf-engine=weasyprint)",
-                   median_of(runs, [pandoc, str(md), "-o", str(work / "p.pdf"), "--pdf-engine=weasyprint"], env, work))
+    p_pptx = record("pandoc md -> pptx", paired["pptx"], "interleaved with the warm build")
+    p_pdf = record("pandoc md -> pdf (--pdf-engine=weasyprint)", paired["pdf"], "interleaved with the warm build")
     pair = p_pptx.seconds + p_pdf.seconds
 
     timings = subprocess.run([*kz, "build", "-q", "--timings", "--out", str(out)], env=env, cwd=work,
                              capture_output=True, text=True, check=True).stdout
 
+    # The targets of issue 17 (this 2-core machine), plus the older ones on cold builds and larger briefs.
+    peak_rss = max(cold.max_rss_mb, warm.max_rss_mb)
     targets = [
-        ("warm build <= 1.0x pandoc pair", warm.seconds / pair, 1.0, f"{warm.seconds:.2f} s / {pair:.2f} s"),
-        ("cold build <= 2.0x pandoc pair", cold.seconds / pair, 2.0, f"{cold.seconds:.2f} s / {pair:.2f} s"),
-        ("kzreport --help < 0.2 s", rows[0][1].seconds, 0.2, f"{rows[0][1].seconds:.3f} s"),
-        ("peak RSS of a build < 400 MB", max(cold.max_rss_mb, warm.max_rss_mb), 400, f"{max(cold.max_rss_mb, warm.max_rss_mb):.0f} MB"),
+        ("warm build <= 1.6x pandoc pair", warm.seconds / pair, 1.6,
+         f"{warm.seconds:.2f} s / {pair:.2f} s = {warm.seconds / pair:.2f}x"),
+        ("cold build <= 2.0x pandoc pair", cold.seconds / pair, 2.0,
+         f"{cold.seconds:.2f} s / {pair:.2f} s = {cold.seconds / pair:.2f}x"),
+        ("kzreport --help <= 0.2 s", rows[0][1].seconds, 0.2, f"{rows[0][1].seconds:.3f} s"),
+        ("peak RSS of one build <= 400 MB", peak_rss, 400, f"{peak_rss:.0f} MB"),
     ]
     for part, limit in (("html", 1.0), ("pdf", 2.0)):
         if part in refresh:
-            targets.append((f"preview: save -> {part} refreshed < {limit:g} s", refresh[part], limit,
+            targets.append((f"preview: save -> {part} refreshed <= {limit:g} s", refresh[part], limit,
                             f"{refresh[part]:.2f} s"))
     if 20 in scale:
         targets.append(("20x content < 10x the time of 1x", scale[20].seconds / warm.seconds, 10, f"{scale[20].seconds / warm.seconds:.1f}x"))
     if 16 in batch:
-        targets.append(("batch of 16 < 6x one build", batch[16].seconds / batch[1].seconds, 6, f"{batch[16].seconds / batch[1].seconds:.1f}x"))
+        targets.append(("batch of 16 <= 7x one warm build", batch[16].seconds / warm.seconds, 7,
+                        f"{batch[16].seconds:.1f} s / {warm.seconds:.2f} s = {batch[16].seconds / warm.seconds:.1f}x"))
 
     profile = subprocess.run([sys.executable, str(Path(__file__).with_name("profile_build.py"))], env=env, cwd=work,
                              capture_output=True, text=True, check=True).stdout
+    functions = function_profile(kz, env, work, out)
     named = {name: sample for name, sample, _ in rows}
     pdf_only, one_process = named["PDF only (maps cached)"], named["warm build in one process (KZREPORT_JOBS=1)"]
     why = [
@@ -236,12 +276,15 @@ def main() -> int:
         f"{warm.seconds:.2f} s; the deck is built meanwhile in a second process (in one process the build takes "
         f"{one_process.seconds:.2f} s). pandoc's PDF of the same text takes {p_pdf.seconds:.2f} s through the same "
         "WeasyPrint, for a plain layout without footnotes, figure cards, the chart, the map figures or the running heads.",
-        "- The profile below: WeasyPrint's cascade, layout and text shaping (Pango/HarfBuzz in 'builtins and C "
-        "extensions') and the PDF writer (pydyf, subsetting the CJK fonts, re-encoding the map PNG) are most of it; "
-        "importing WeasyPrint alone costs about 0.5 s of every process.",
-        "- A batch runs its briefs one after another, each with its deck beside its PDF: the second core is idle for "
-        "the part of each PDF that outlasts the deck, so 16 briefs cost about 16 PDFs.",
     ]
+    if 16 in batch:
+        why.append(f"- A batch of 16 on the pool ({os.cpu_count()} workers) takes {batch[16].seconds / 16:.2f} s "
+                   f"per brief, against {warm.seconds:.2f} s for one warm build and {one_process.seconds:.2f} s for one build "
+                   "in one process.")
+    load_after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    why.append(f"- Load average of the machine during the run: {load_before} at the start, {load_after} at the end "
+               "(other work on the machine slows every case).")
+    profile += "\n\nTop functions by self time (cProfile):\n\n" + functions
     write_results(rows, targets, timings, runs, profile, why)
     shutil.rmtree(work, ignore_errors=True)
     return 0
@@ -262,7 +305,11 @@ def write_results(rows, targets, timings: str, runs: int, profile: str, why: lis
         "## Where a warm build spends its time (cProfile, self time by module, one process)", "",
         "```", profile.strip(), "```", "",
     ]
-    (REPO / "benchmarks" / "results.md").write_text("\n".join(lines), encoding="utf-8")
+    path = REPO / "benchmarks" / "results.md"
+    # The notes below the marker are written by hand (analysis, what upstream fixes would give): kept as they are.
+    kept = path.read_text(encoding="utf-8").partition(NOTES_MARKER) if path.exists() else ("", "", "")
+    lines += [NOTES_MARKER + kept[2].rstrip("\n")] if kept[1] else [NOTES_MARKER, ""]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 
 

@@ -32,12 +32,14 @@ def test_the_cached_table_equals_the_font_files(face):
     fonts.face_table.cache_clear()
     assert fonts.face_table(face) == from_file  # now from the disk
     assert from_file.units_per_em == 1000 and from_file.advances[ord("中")] == 1000
+    assert 1000 < from_file.line_height < 2000  # ascent plus descent, more than the em
     assert len(from_file.advances) > 40000
 
 
 @pytest.mark.parametrize("damage", [
     lambda data: data[:-7],
-    lambda data: b"KZFT1" + (0).to_bytes(4, "little") + data[9:],
+    lambda data: data[:len(fonts.TABLE_FORMAT)] + (0).to_bytes(4, "little") + data[len(fonts.TABLE_FORMAT) + 4:],
+    lambda data: b"KZFT1" + data[len(fonts.TABLE_FORMAT):],
     lambda data: b"garbage",
     lambda data: b"",
 ])

@@ -201,7 +201,7 @@ def test_a_saved_change_shows_in_the_page_and_errors_keep_the_last_good_preview(
             page = context.new_page()
             page.goto(origin + "/")
             edition = page.frame_locator("#view-html iframe")
-            edition.locator("text=这是核心判断。").wait_for(timeout=15_000)
+            edition.locator("text=这是核心判断。").wait_for(timeout=30_000)
 
             source.write_text(text.replace("这是核心判断。", "这是保存后的新判断。"), encoding="utf-8")
             edition.locator("text=这是保存后的新判断。").wait_for(timeout=30_000)
@@ -220,7 +220,7 @@ def test_a_saved_change_shows_in_the_page_and_errors_keep_the_last_good_preview(
             from kzreport.i18n import catalog
 
             page.get_by_role("button", name=catalog("zh-Hans", None)["preview_pdf"]).click()
-            page.locator("#view-pdf img").first.wait_for(timeout=15_000)
+            page.locator("#view-pdf img").first.wait_for(timeout=30_000)
             assert page.locator("#view-pdf img").first.evaluate("img => img.complete && img.naturalWidth > 0")
         finally:
             browser.close()

@@ -6,8 +6,10 @@ missing and made again, never as an error of the build.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
+from functools import cache
 from pathlib import Path
 
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
@@ -53,3 +55,34 @@ def drop_cached(kind: str, name: str) -> None:
         os.unlink(cache_dir(kind) / name)
     except OSError:
         return
+
+
+def files_digest(paths: list[Path]) -> str:
+    """Return the SHA-256 of the files' names and contents (a missing file counts by its name alone)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode("utf-8") + b"\0")
+        try:
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        except OSError:
+            digest.update(b"missing")
+    return digest.hexdigest()
+
+
+@cache
+def software_identity(modules: tuple[str, ...], packages: tuple[str, ...]) -> tuple[str, ...]:
+    """Return kzreport's version, a digest of the code of ``modules`` (paths in the package) and the
+    versions of the installed ``packages`` (read once per process): part of a key, so that a changed
+    checkout or dependency never serves an entry made by other code."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
+
+    package = Path(__file__).resolve().parent
+    versions = []
+    for name in packages:
+        try:
+            versions.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            versions.append(f"{name} missing")
+    return (__version__, files_digest([package / name for name in modules]), *versions)

@@ -64,9 +64,12 @@ class FaceTable:
 
     units_per_em: int
     advances: dict[int, int]
+    line_height: int
+    """Ascent plus descent in font units: the larger of the hhea and Windows metrics, as viewers differ
+    in which they use for single line spacing."""
 
 
-TABLE_FORMAT = b"KZFT1"
+TABLE_FORMAT = b"KZFT2"
 
 
 @cache
@@ -91,12 +94,26 @@ def _table_name(face: FontFace) -> str | None:
     """Return the cache name of a face: a hash of its path, index, size, change time and inode; None if unreadable."""
     import hashlib
 
+    identity = face_identity(face)
+    if identity is None:
+        return None
+    return hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()[:32] + ".table"
+
+
+def face_identity(face: FontFace) -> str | None:
+    """Return the identity of a face's file (path, index, size, change time, inode), None if unreadable:
+    a font replaced or updated in place gets another identity."""
     try:
         info = face.path.stat()
     except OSError:
         return None
-    identity = f"{face.path}\0{face.index}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ino}"
-    return hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()[:32] + ".table"
+    return f"{face.path}\0{face.index}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ino}"
+
+
+def family_identities(families) -> list[str | None]:
+    """Return the identities of the regular and bold installed faces of ``families`` (None where none is)."""
+    faces = [find_face(family, bold) for bold in (False, True) for family in families]
+    return [face_identity(face) if face is not None else None for face in faces]
 
 
 def _read_table(face: FontFace) -> FaceTable:
@@ -107,16 +124,25 @@ def _read_table(face: FontFace) -> FaceTable:
     with TTFont(face.path, fontNumber=face.index, lazy=True) as font:
         hmtx = font["hmtx"]
         advances = {code: hmtx[glyph][0] for code, glyph in font.getBestCmap().items()}
-        return FaceTable(font["head"].unitsPerEm, advances)
+        return FaceTable(font["head"].unitsPerEm, advances, _line_height(font))
+
+
+def _line_height(font) -> int:
+    """Return a face's ascent plus descent in font units (see ``FaceTable.line_height``)."""
+    hhea = font["hhea"].ascent - font["hhea"].descent
+    os2 = font["OS/2"] if "OS/2" in font else None
+    win = (os2.usWinAscent + os2.usWinDescent) if os2 is not None else 0
+    return max(hhea, win)
 
 
 def _encode_table(table: FaceTable) -> bytes:
-    """Return the table as bytes: format tag, em size, count, code points (uint32), advances (uint16)."""
+    """Return the table as bytes: format tag, em size, line height, count, code points (uint32), advances (uint16)."""
     from array import array
 
     codes = array("I", sorted(table.advances))
     widths = array("H", (min(table.advances[c], 0xFFFF) for c in codes))
-    header = TABLE_FORMAT + table.units_per_em.to_bytes(4, "little") + len(codes).to_bytes(4, "little")
+    header = (TABLE_FORMAT + table.units_per_em.to_bytes(4, "little") + table.line_height.to_bytes(4, "little")
+              + len(codes).to_bytes(4, "little"))
     return header + codes.tobytes() + widths.tobytes()
 
 
@@ -124,17 +150,17 @@ def _decode_table(data: bytes) -> FaceTable | None:
     """Return the table held in ``data``, or None when the bytes are not a whole table of this format."""
     from array import array
 
-    start = len(TABLE_FORMAT) + 8
+    start = len(TABLE_FORMAT) + 12
     if not data.startswith(TABLE_FORMAT) or len(data) < start:
         return None
-    upem = int.from_bytes(data[len(TABLE_FORMAT):len(TABLE_FORMAT) + 4], "little")
-    count = int.from_bytes(data[len(TABLE_FORMAT) + 4:start], "little")
+    upem, line_height, count = (int.from_bytes(data[at:at + 4], "little") for at in range(len(TABLE_FORMAT), start, 4))
     codes, widths = array("I"), array("H")
-    if len(data) != start + count * (codes.itemsize + widths.itemsize) or not 16 <= upem <= 16384:
+    if (len(data) != start + count * (codes.itemsize + widths.itemsize) or not 16 <= upem <= 16384
+            or not 0 < line_height <= 4 * upem):
         return None
     codes.frombytes(data[start:start + count * codes.itemsize])
     widths.frombytes(data[start + count * codes.itemsize:])
-    return FaceTable(upem, dict(zip(codes, widths)))
+    return FaceTable(upem, dict(zip(codes, widths)), line_height)
 
 
 @cache

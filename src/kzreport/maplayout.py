@@ -23,26 +23,16 @@ Point = tuple[float, float]
 
 
 @cache
-def _advances(path: str, index: int) -> tuple[dict[int, int], int]:
-    """Return (code point -> advance width in font units, units per em) of a font face."""
-    from fontTools.ttLib import TTFont
-
-    with TTFont(path, fontNumber=index, lazy=True) as font:
-        metrics = font["hmtx"].metrics
-        advances = {code: metrics[name][0] for code, name in font.getBestCmap().items() if name in metrics}
-        return advances, font["head"].unitsPerEm
-
-
-@cache
 def _faces(families: tuple[str, ...], bold: bool) -> tuple[tuple[dict[int, int], int], ...]:
     """Return the advance tables of the installed faces of ``families``, in order."""
-    from .fonts import find_face
+    from .fonts import face_table, find_face
 
     faces = []
     for family in families:
         face = find_face(family, bold)
         if face is not None:
-            faces.append(_advances(str(face.path), face.index))
+            table = face_table(face)  # read once per process, kept on disk
+            faces.append((table.advances, table.units_per_em))
     return tuple(faces)
 
 
@@ -106,14 +96,15 @@ def inside(box: Box, frame: Box) -> bool:
     return box[0] >= frame[0] and box[1] >= frame[1] and box[2] <= frame[2] and box[3] <= frame[3]
 
 
-def segment_crosses(box: Box, a: Point, b: Point) -> bool:
-    """Return whether the segment a-b passes through a box (Liang-Barsky clipping)."""
+def clip_segment(box: Box, a: Point, b: Point) -> tuple[float, float] | None:
+    """Return the parameters (t0, t1) in [0, 1] of the part of segment a-b inside a box, or None when
+    the segment misses it (Liang-Barsky clipping)."""
     (x0, y0), (x1, y1) = a, b
     low, high = 0.0, 1.0
     for p, q in ((x0 - x1, x0 - box[0]), (x1 - x0, box[2] - x0), (y0 - y1, y0 - box[1]), (y1 - y0, box[3] - y0)):
         if p == 0:
             if q < 0:
-                return False
+                return None
             continue
         t = q / p
         if p < 0:
@@ -121,27 +112,19 @@ def segment_crosses(box: Box, a: Point, b: Point) -> bool:
         else:
             high = min(high, t)
         if low > high:
-            return False
-    return True
+            return None
+    return low, high
+
+
+def segment_crosses(box: Box, a: Point, b: Point) -> bool:
+    """Return whether the segment a-b passes through a box."""
+    return clip_segment(box, a, b) is not None
 
 
 def clipped_length(box: Box, a: Point, b: Point) -> float:
     """Return the length of the part of segment a-b inside a box."""
-    (x0, y0), (x1, y1) = a, b
-    low, high = 0.0, 1.0
-    for p, q in ((x0 - x1, x0 - box[0]), (x1 - x0, box[2] - x0), (y0 - y1, y0 - box[1]), (y1 - y0, box[3] - y0)):
-        if p == 0:
-            if q < 0:
-                return 0.0
-            continue
-        t = q / p
-        if p < 0:
-            low = max(low, t)
-        else:
-            high = min(high, t)
-        if low > high:
-            return 0.0
-    return (high - low) * math.hypot(x1 - x0, y1 - y0)
+    part = clip_segment(box, a, b)
+    return 0.0 if part is None else (part[1] - part[0]) * math.hypot(b[0] - a[0], b[1] - a[1])
 
 
 # --- point labels ---------------------------------------------------------------------------------------

@@ -74,27 +74,14 @@ class FontMetrics:
 @cache
 def metrics(family: str, bold: bool = False) -> FontMetrics:
     """Return the metrics of the installed ``family``, or raise InputError naming the font package."""
-    from fontTools.ttLib import TTFont
+    from .fonts import face_table
 
     face = find_face(family, bold)
     if face is None:
         raise InputError(f"font {family!r} is not installed, so slide text cannot be measured; {FONT_PACKAGE_HINT}")
-    # Read what is needed and close the file (an open handle would outlive the cache as a ResourceWarning).
-    with TTFont(face.path, fontNumber=face.index, lazy=True) as font:
-        hmtx = font["hmtx"]
-        advances = {code: hmtx[glyph][0] for code, glyph in font.getBestCmap().items()}
-        upem = font["head"].unitsPerEm
-        line_height = face_line_height(font) / upem
-    return FontMetrics(family, upem, advances, upem, line_height)
-
-
-def face_line_height(font) -> int:
-    """Return a face's ascent plus descent in font units: the larger of its hhea and Windows metrics,
-    as viewers differ in which they use for single line spacing."""
-    hhea = font["hhea"].ascent - font["hhea"].descent
-    os2 = font["OS/2"] if "OS/2" in font else None
-    win = (os2.usWinAscent + os2.usWinDescent) if os2 is not None else 0
-    return max(hhea, win)
+    table = face_table(face)  # read once per process, kept on disk
+    upem = table.units_per_em
+    return FontMetrics(family, upem, table.advances, upem, table.line_height / upem)
 
 
 @cache

@@ -10,9 +10,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-#: Sections that start on a new page (``break-before: page`` in brief.css): a page before one of
-#: them is the last page of a part, allowed to be short.
+#: Classes of the brief's top-level sections, reported by ``page_sections``.
 PART_CLASSES = {"cover", "bluf", "toc-page", "part", "back"}
+#: Breaks that end a part: the page before an element with one of them may be short.
+FORCED_BREAKS = {"page", "left", "right", "recto", "verso"}
 #: Pages allowed to be short whatever their fill: the cover and the contents.
 EXEMPT_CLASSES = {"cover", "toc-page"}
 MIN_FILL = 0.60
@@ -34,9 +35,28 @@ class Rect:
                 and min(self.bottom, other.bottom) - max(self.top, other.top) > tolerance)
 
 
-def lay_out(source: Path, out: Path, **options):
-    """Return the WeasyPrint document of ``source``'s PDF as the build lays it out (maps drawn first
-    into ``out``, so map figures have their real size)."""
+@dataclass
+class LaidOut:
+    """A brief as the PDF builder lays it out: its project, the builder, the settled WeasyPrint
+    document and the fetcher that served it."""
+
+    project: object
+    builder: object
+    document: object
+    fetcher: object
+
+    def html(self) -> str:
+        """Return the HTML the builder renders for the brief (its first draft)."""
+        return self.builder.render_html(self.project)[0]
+
+    def pdf(self) -> bytes:
+        """Return the PDF bytes the build writes from this layout."""
+        return self.builder.write(self.project, self.document, self.fetcher)
+
+
+def lay_out_brief(source: Path, out: Path, settle: bool = True, **options) -> LaidOut:
+    """Return ``source`` laid out as the build does (maps drawn first into ``out``, so map figures
+    have their real size); with ``settle`` false, only the first draft (enough for the cover)."""
     from kzreport.build import BuildOptions, Reporter, build, load_project
     from kzreport.builders.pdf import PdfBuilder
 
@@ -44,13 +64,21 @@ def lay_out(source: Path, out: Path, **options):
     project = load_project(source, options, Reporter(verbosity=0))
     if any(project.map_image(spec.id) is None for spec in project.source.maps):
         build([source], options, Reporter(verbosity=0))  # the maps are drawn once, then cached
+        project = load_project(source, options, Reporter(verbosity=0))
     builder = PdfBuilder()
-    html, resources = builder.render_html(project)
-    document, _ = builder.layout(project, html, resources)
-    return document
+    if settle:
+        document, fetcher = builder.render_and_layout(project)
+    else:
+        document, fetcher = builder.layout(project, *builder.render_html(project))
+    return LaidOut(project, builder, document, fetcher)
 
 
-def _content_boxes(box):
+def lay_out(source: Path, out: Path, **options):
+    """Return the WeasyPrint document of ``source``'s PDF, settled as the build settles it."""
+    return lay_out_brief(source, out, **options).document
+
+
+def content_boxes(box):
     """Yield the boxes under ``box`` that put ink on the page: text, images, SVG and boxes with a
     background or border (the empty parts of a tall block do not count)."""
     from weasyprint.formatting_structure import boxes
@@ -85,13 +113,13 @@ def page_fill(page) -> float:
             if child.children:
                 footnotes = child.margin_height()
         elif not isinstance(child, boxes.MarginBox):
-            for box in _content_boxes(child):
+            for box in content_boxes(child):
                 lowest = max(lowest, box.position_y + box.margin_height() - box.margin_bottom)
     return min(1.0, (lowest - top + footnotes) / height)
 
 
 def page_sections(page) -> list[tuple[str, set[str]]]:
-    """Return the ``<section>``/``<nav>`` elements with a page-starting class drawn on the page, as
+    """Return the ``<section>``/``<nav>`` elements with a part class drawn on the page, as
     (id, classes) pairs in document order."""
     found = {}
     for box in page._page_box.descendants():
@@ -104,19 +132,40 @@ def page_sections(page) -> list[tuple[str, set[str]]]:
     return list(found.items())
 
 
+def _flow_elements(page) -> dict[int, object]:
+    """Return id(element) -> one box of every element drawn in the page's main flow."""
+    from weasyprint.formatting_structure import boxes
+
+    found = {}
+    for child in page._page_box.children:
+        if isinstance(child, boxes.MarginBox):
+            continue
+        for box in child.descendants():
+            element = getattr(box, "element", None)
+            if element is not None:
+                found.setdefault(id(element), box)
+    return found
+
+
+def starts_part(page, before) -> bool:
+    """Return whether ``page`` begins with an element that forces a page break before it (a part
+    the template starts on a new page), so that ``before`` is the last page of the part before."""
+    earlier = _flow_elements(before)
+    starting = [box for key, box in _flow_elements(page).items() if key not in earlier]
+    return any(box.style["break_before"] in FORCED_BREAKS for box in starting)
+
+
 def short_pages(document, minimum: float = MIN_FILL) -> list[tuple[int, float]]:
     """Return (page number from 1, fill) of every page less than ``minimum`` full that is not the
-    cover, the contents or the last page of a part."""
-    sections = [page_sections(page) for page in document.pages]
+    cover, the contents or the last page of a part (the document's last page included): sections
+    that only follow on are no part, so a short page before one counts."""
+    pages = document.pages
     short = []
-    for index, page in enumerate(document.pages):
-        if any(classes & EXEMPT_CLASSES for _, classes in sections[index]):
+    for index, page in enumerate(pages):
+        if any(classes & EXEMPT_CLASSES for _, classes in page_sections(page)):
             continue
-        if index == len(document.pages) - 1:
+        if index == len(pages) - 1 or starts_part(pages[index + 1], page):
             continue
-        here = {key for key, _ in sections[index]}
-        if any(key not in here for key, _ in sections[index + 1]):
-            continue  # the next page starts a part: this one ends its part
         fill = page_fill(page)
         if fill < minimum:
             short.append((index + 1, round(fill, 3)))
@@ -138,7 +187,7 @@ def element_rects(page, selector_classes: dict[str, str]) -> list[Rect]:
             continue
         classes = set((element.get("class") or "").split())
         for key, name in selector_classes.items():
-            hit = box.element_tag == key[1:] if key.startswith("<") else key in classes
+            hit = box.element_tag == key.strip("<>") if key.startswith("<") else key in classes
             if hit and hasattr(box, "border_box_x"):
                 x, y = box.border_box_x(), box.border_box_y()
                 rects[id(element)] = Rect(name, x, y, x + box.border_width(), y + box.border_height())

@@ -421,3 +421,18 @@ def test_libreoffice_converts_the_deck_with_the_chinese_text(rich, tmp_path):
     assert len(PdfReader(pdf).pages) == len(Presentation(io.BytesIO(data)).slides)
     text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
     assert "哈萨克斯坦测试简报" in text and "主要论点" in text
+
+
+def test_timeline_events_on_one_side_never_overlap_and_stay_on_the_slide(tmp_path):
+    # Six events with the first near the left edge: an edge box shifted inward used to cover its neighbour.
+    source = ROOT / "tests" / "fixtures" / "europe-gas.en.yaml"
+    prs = Presentation(io.BytesIO(render_deck(load_project(source, BuildOptions(out_dir=tmp_path, formats=("pptx",)),
+                                                           Reporter(0)))))
+    (slide,) = [s for s in prs.slides if any(sh.name == "timeline event" for sh in s.shapes)]
+    events = [sh for sh in slide.shapes if sh.name == "timeline event"]
+    assert len(events) >= 5
+    for shape in events:
+        assert 0 <= shape.left and shape.left + shape.width <= prs.slide_width
+    for side in ("t", "b"):
+        boxes = sorted((sh.left, sh.left + sh.width) for sh in events if sh._element.txBody.bodyPr.get("anchor") == side)
+        assert all(right <= next_left for (_, right), (next_left, _) in zip(boxes, boxes[1:])), boxes

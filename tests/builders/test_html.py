@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from kzreport.builders.html import claim_numbers, contrast, readable_color
+from kzreport.builders.html import claim_numbers, readable_color
+from kzreport.contrast import contrast_ratio as contrast
 from kzreport.cli import main
 from kzreport.loader import load_source
 from kzreport.resources import default_source
@@ -179,7 +180,7 @@ def map_frame(page):
     """Return the frame of the page's first map, once its map is drawn."""
     page.locator("figure.map iframe").first.scroll_into_view_if_needed()
     frame = page.frame_locator("figure.map iframe").first
-    frame.locator(".leaflet-overlay-pane path").first.wait_for(state="attached", timeout=10_000)
+    frame.locator(".leaflet-overlay-pane path").first.wait_for(state="attached", timeout=30_000)
     return page.frames[1]
 
 
@@ -187,16 +188,23 @@ def map_frame(page):
 def test_maps_draw_and_their_popups_open(pages, open_page):
     page = open_page(pages["builtin"])
     frame = map_frame(page)
-    frame.wait_for_function("window.kzreportReady === true", timeout=10_000)
+    frame.wait_for_function("window.kzreportReady === true", timeout=30_000)
     assert frame.locator(".kz-legend").count() == 1
     assert frame.locator(".leaflet-overlay-pane path").count() > 5
+    # Drawn at the map's bounds, not at the world's: the routes span most of the frame's width (a map
+    # fitted while its box had no size shows the world at zoom 0, its routes a speck in the middle).
+    span = frame.evaluate("() => { const r = [...document.querySelectorAll('path.leaflet-interactive')]"
+                          ".map(p => p.getBoundingClientRect()).filter(b => b.width > 0);"
+                          " return (Math.max(...r.map(b => b.right)) - Math.min(...r.map(b => b.left)))"
+                          " / document.querySelector('.folium-map').clientWidth; }")
+    assert span > 0.5, span
     # A pointer on a route opens its popup: click the middle of the first route's line ...
     x, y = frame.locator("path.leaflet-interactive").first.evaluate(
         "p => { const m = p.getPointAtLength(p.getTotalLength() / 2).matrixTransform(p.getScreenCTM());"
         " return [m.x, m.y]; }")
     box = page.locator("figure.map iframe").first.bounding_box()
     page.mouse.click(box["x"] + x, box["y"] + y)
-    frame.locator(".leaflet-popup .kz-popup").wait_for(timeout=5_000)
+    frame.locator(".leaflet-popup .kz-popup").wait_for(timeout=20_000)
     frame.evaluate("window.kzreportMap.closePopup()")
     # ... and so does the keyboard, from the list under the map.
     page.locator("details.map-items summary").first.focus()
@@ -205,7 +213,7 @@ def test_maps_draw_and_their_popups_open(pages, open_page):
     button.focus()
     page.keyboard.press("Enter")
     popup = frame.locator(".leaflet-popup .kz-popup")
-    popup.wait_for(timeout=5_000)
+    popup.wait_for(timeout=20_000)
     name = load_source(SOURCES["builtin"]).maps[0].pipelines[1].name
     assert name in popup.inner_text()
 

@@ -149,7 +149,7 @@ def test_build_writes_html_and_a_drawn_png(maps_source, tmp_path, map_cache):
     image = Image.open(out / "maps" / "routes.png").convert("RGB")
     assert image.size == PDF.pixels == (1928, 1084)
     with Image.open(out / "maps" / "routes.slide.png") as slide:
-        assert slide.size == SLIDE.pixels == (3360, 1890)
+        assert slide.size == SLIDE.pixels == (3024, 1169)
     project = project_for(maps_source, out)
     spec, theme = project.source.maps[0], project.theme.map
     assert len(image.resize((288, 162)).getcolors(maxcolors=1 << 16)) > 50  # not blank
@@ -686,9 +686,10 @@ def test_each_parallel_route_shows_its_own_colour_along_its_length(measured_page
             dashed = line.status != "operating"
             share = _share_in_colour(image, route["points"], route["color"], page["target"].device_scale,
                                      skip=30 * page["target"].size)
-            # Solid lines show their colour nearly everywhere (labels and markers sit on a few samples);
-            # dashed ones on their dashes.
-            assert share >= (0.3 if dashed else 0.85), (target, line.id, share)
+            # Solid lines show their colour nearly everywhere (labels and markers of the places they pass sit
+            # on a few samples: Lubmin's beside the Baltic Pipe takes a fifth of that short line on the
+            # slide); dashed ones on their dashes.
+            assert share >= (0.3 if dashed else 0.78), (target, line.id, share)
 
 
 @pytest.mark.parametrize("old, new, at, where, message", [

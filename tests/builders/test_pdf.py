@@ -256,3 +256,69 @@ def test_two_sections_may_show_the_same_map_chart_and_quote(tmp_path):
     source.write_text(text, encoding="utf-8")
     text = "".join(page_texts(PdfReader(build_pdf(source, tmp_path / "out"))))
     assert text.count("哈萨克斯坦人口中的俄罗斯族和哈萨克族") >= 2
+
+
+def test_numbers_and_units_are_joined_by_no_break_characters():
+    from kzreport.builders.pdf import keep_together
+
+    # no nowrap span: WeasyPrint can break a line after its first word when an inline box overflows it
+    chinese = str(keep_together("设计输送能力为120亿立方米/年的管道", ()))
+    assert "120\u2060亿\u2060立\u2060方\u2060米\u2060/\u2060年的管道" in chinese
+    english = str(keep_together("about 55 bcm a year over 2,000 km, 5 bcm/yr", ("bcm a year",)))
+    assert "about\xa055\xa0bcm\xa0a\xa0year" in english and "5\xa0bcm\u2060/\u2060yr" in english
+    assert "<span" not in english + chinese
+
+
+@pytest.mark.parametrize("title, size", [("A short title", ""), ("word " * 20, "long"), ("word " * 40, "longest"),
+                                         ("word " * 100, "extreme"), ("长" * 100, "longest"), ("长" * 130, "extreme")])
+def test_cover_title_size_follows_its_length(title, size):
+    from kzreport.builders.pdf import cover_title_size
+
+    assert cover_title_size(title, "latin") == size
+
+
+def count_layouts(monkeypatch) -> list[int]:
+    """Return a list that grows by one on each WeasyPrint layout the PDF builder makes."""
+    from kzreport.builders.pdf import PdfBuilder
+
+    calls: list[int] = []
+    layout = PdfBuilder.layout
+    monkeypatch.setattr(PdfBuilder, "layout", lambda self, *a, **k: calls.append(1) or layout(self, *a, **k))
+    return calls
+
+
+def test_a_settled_placement_is_reused_and_gives_the_same_bytes(tmp_path, monkeypatch):
+    from kzreport.cache import cache_dir
+
+    monkeypatch.setenv("KZREPORT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    source = default_source()
+    layouts = count_layouts(monkeypatch)
+    cold = build_pdf(source, tmp_path / "cold", formats=("maps", "pdf")).read_bytes()
+    drafts = len(layouts)
+    assert drafts >= 2, "the built-in brief needs a second draft (page references), or this test proves nothing"
+    (entry,) = cache_dir("pdf").iterdir()
+    warm = build_pdf(source, tmp_path / "warm").read_bytes()
+    assert len(layouts) == drafts + 1 and warm == cold
+    uncached = build_pdf(source, tmp_path / "uncached", formats=("maps", "pdf"), use_cache=False).read_bytes()
+    assert uncached == cold and len(layouts) == 2 * drafts + 1
+    entry.write_text('{"floats": "not a mapping"')
+    assert build_pdf(source, tmp_path / "damaged").read_bytes() == cold
+    assert len(layouts) == 3 * drafts + 1, "a damaged entry is ignored and the drafts made again"
+    assert entry.read_text().startswith("{") and "not a mapping" not in entry.read_text()
+
+
+def test_a_placement_that_does_not_settle_the_layout_is_not_trusted(tmp_path, monkeypatch):
+    import json
+
+    from kzreport.cache import cache_dir
+
+    monkeypatch.setenv("KZREPORT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    source = default_source()
+    cold = build_pdf(source, tmp_path / "cold", formats=("maps", "pdf")).read_bytes()
+    (entry,) = cache_dir("pdf").iterdir()
+    wrong = json.loads(entry.read_text())
+    wrong["refs"] = {judgment: list(reversed(claims)) for judgment, claims in wrong["refs"].items()}
+    entry.write_text(json.dumps(wrong))
+    assert build_pdf(source, tmp_path / "again").read_bytes() == cold

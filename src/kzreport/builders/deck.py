@@ -23,6 +23,7 @@ from pathlib import Path
 
 from . import Builder
 from .. import _pptx_xml as xml
+from ..contrast import contrast_ratio
 from ..errors import BuildError, InputError, Problem
 from ..i18n import language
 from ..pptx_master import open_master
@@ -147,19 +148,6 @@ class Notes:
             self.lines.append(self.words("passage", quote=quote))
 
 
-def relative_luminance(color: str) -> float:
-    """Return the WCAG relative luminance of ``#RRGGBB``."""
-    channels = [int(color.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
-    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def contrast_ratio(a: str, b: str) -> float:
-    """Return the WCAG contrast ratio of two ``#RRGGBB`` colours (1 to 21)."""
-    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
-    return (la + 0.05) / (lb + 0.05)
-
-
 SCHEME_OF = {"tx1": "dk1", "bg1": "lt1", "tx2": "dk2", "bg2": "lt2"}
 
 
@@ -274,9 +262,12 @@ class DeckWriter:
                                   bullet=bullet, align=align)
             if para.lead:
                 run = paragraph.add_run()
-                run.text = xml.clean_text(para.lead)
+                run.text = xml.clean_text(para.lead.rstrip("\n"))
                 xml.run_properties(run._r.get_or_add_rPr(), lang=self.lang, size_pt=size, bold=True,
                                    color=lead_color or color, east_asian=self.east_asian)
+                if para.lead.endswith("\n"):  # a line break (a:br): a newline inside a:t is only a space
+                    br = paragraph._p.add_br()
+                    xml.run_properties(br.get_or_add_rPr(), lang=self.lang, size_pt=size, east_asian=self.east_asian)
             run = paragraph.add_run()
             run.text = xml.clean_text(para.text)
             xml.run_properties(run._r.get_or_add_rPr(), lang=self.lang, size_pt=size, bold=bold, color=color,
@@ -792,13 +783,17 @@ class DeckWriter:
             dot = slide.shapes.add_shape(9, centre - 68580, y - 68580, 137160, 137160)  # 9: oval
             dot.name = "timeline dot"
             xml.fill_scheme(dot, "accent2")
-            width = min(step * 2 - GAP, area.width)
-            left = max(area.left, min(centre - width // 2, area.left + area.width - width))
+            # At most a step either side of its dot (the neighbours on the same side are two steps away, so
+            # boxes never overlap), cut at the area's edges; a cut box aligns its text to that edge.
+            left = max(area.left, centre - step + GAP // 2)
+            right = min(area.left + area.width, centre + step - GAP // 2)
+            width = right - left
+            edge = "l" if left == area.left else "r" if right == area.left + area.width else "ctr"
             top = area.top if n % 2 == 0 else y + GAP
             paras = [Para(event.title, ("timeline", index, "title"), lead=(event.when or self.t.date(event.date)) + "\n")]
             self.text_box(slide, Box(left, top, width, half), paras, max_pt=self.s.min_body, min_pt=self.s.min_label,
                           what="timeline event", name="timeline event", color="tx1", lead_color="tx2",
-                          align="ctr", anchor="b" if n % 2 == 0 else "t")
+                          align=edge, anchor="b" if n % 2 == 0 else "t")
         notes = self.notes()
         for event in self.brief.timeline:
             notes.add(event.text, self.t("labelled", label=f"{event.when or self.t.date(event.date)} {event.title}", text=""))

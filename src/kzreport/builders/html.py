@@ -26,6 +26,7 @@ from base64 import b64encode
 from collections import OrderedDict
 
 from . import Builder
+from ..contrast import contrast_ratio
 
 POPUP_SCRIPT = """<script>
 (function () {
@@ -42,9 +43,24 @@ POPUP_SCRIPT = """<script>
       }
     });
   });
+  /* The map's box may be laid out only after the map fitted its bounds (a frame far down the page is
+     sized when it nears the screen): fit them again whenever the box's size changes, until the reader
+     moves or zooms the map. */
+  window.addEventListener("load", function () {  /* the map's own script comes after this one */
+    var map = window.kzreportMap, moved = false;
+    if (!map) { return; }
+    ["mousedown", "touchstart", "wheel", "keydown"].forEach(function (kind) {
+      map.getContainer().addEventListener(kind, function () { moved = true; }, {passive: true});
+    });
+    new ResizeObserver(function () {
+      map.invalidateSize({animate: false});
+      if (!moved && window.kzreportBounds) { map.fitBounds(window.kzreportBounds, {animate: false}); }
+    }).observe(map.getContainer());
+  });
 })();
 </script>"""
-"""Appended to each map's page: opens the n-th popup when the page around it asks."""
+"""Appended to each map's page: opens the n-th popup when the page around it asks, and keeps the map
+fitted to its bounds while the frame is sized."""
 
 FRAME_VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1.0">'
 
@@ -57,34 +73,23 @@ def _maps():
 
 
 MAP_PAGES: "OrderedDict[str, str]" = OrderedDict()
-"""The last map pages made in this process, by what they are made from: ``kzreport preview`` rebuilds the
-page on every save, and a map takes longer to lay out than the rest of the page."""
+"""The last map pages made in this process, by the maps cache key: ``kzreport preview`` rebuilds the
+page on every save, and reading and adapting a map's page each time would cost more than the rest."""
 MAP_PAGES_KEPT = 16
 
 
-def map_page_key(project, spec) -> str:
-    """Return a digest of everything a map's page is drawn from: the map, the theme, the words, the sources."""
-    import hashlib
-    import json
-
-    words = project.words
-    parts = [spec.model_dump(mode="json"), project.theme.model_dump(mode="json"), words.language.tag,
-             words.messages, [s.model_dump(mode="json") for s in project.source.sources],
-             project.source.meta.language]
-    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def map_frame_page(project, spec) -> str:
-    """Return the page of one live map as it goes into the edition's frame: the maps builder's page, with
-    zoom allowed to the reader (a map that forbids zooming fails WCAG 1.4.4) and the popup script."""
+    """Return the page of one live map as it goes into the edition's frame: the maps builder's page (from
+    the maps cache when its inputs are unchanged, so no Folium runs), with zoom allowed to the reader (a
+    map that forbids zooming fails WCAG 1.4.4) and the popup script."""
     import re
 
-    key = map_page_key(project, spec)
+    maps = _maps()
+    key = maps.cache_key(project, spec, maps.SCREEN)
     if key in MAP_PAGES:
         MAP_PAGES.move_to_end(key)
         return MAP_PAGES[key]
-    page = _maps().render_map_html(project, spec)
+    page = maps.interactive_page(project, spec).decode("utf-8")
     page = re.sub(r'<meta name="viewport"[^>]*>', FRAME_VIEWPORT, page, count=1)
     page = page.replace("</body>", POPUP_SCRIPT + "\n</body>", 1)
     MAP_PAGES[key] = page
@@ -114,19 +119,6 @@ def claim_numbers(brief) -> dict[str, str]:
     return numbers
 
 
-def _luminance(hex_color: str) -> float:
-    """Return the relative luminance (WCAG 2) of a ``#RRGGBB`` colour."""
-    channels = [int(hex_color.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
-    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def contrast(a: str, b: str) -> float:
-    """Return the WCAG 2 contrast ratio of two ``#RRGGBB`` colours."""
-    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
-
-
 def readable_color(color: str, backgrounds: list[str], toward: str, ratio: float = 4.5) -> str:
     """Return ``color``, moved toward ``toward`` in steps of 5 % until it reads at ``ratio`` on every background.
 
@@ -139,7 +131,7 @@ def readable_color(color: str, backgrounds: list[str], toward: str, ratio: float
 
     for step in range(21):
         candidate = mix(step / 20)
-        if all(contrast(candidate, bg) >= ratio for bg in backgrounds):
+        if all(contrast_ratio(candidate, bg) >= ratio for bg in backgrounds):
             return candidate
     return toward
 

@@ -33,9 +33,11 @@ names reach the CSS as CSS strings (``templating.css_string``).
 Reproducible: Folium gives every element a random id; ``_stabilise_ids`` renames them in
 tree order, so the same source gives the same HTML bytes.
 
-Cache: a PNG is stored under ``$KZREPORT_CACHE_DIR/maps`` (default ``~/.cache/kzreport/maps``,
-or ``$XDG_CACHE_HOME/kzreport/maps``) keyed by the SHA-256 of the print HTML and the raster
-options, so a build whose maps did not change starts no browser. ``--no-cache`` bypasses it.
+Cache: each PNG and each interactive page is stored under ``$KZREPORT_CACHE_DIR/maps`` (default
+``~/.cache/kzreport/maps``, or ``$XDG_CACHE_HOME/kzreport/maps``) keyed by a SHA-256 of what it is
+made from (``cache_key``: the map, the theme's map colours and fonts, the words, the target, the code,
+the basemap and Leaflet), computed without making the page, so a build whose maps did not change
+neither imports Folium nor starts a browser. ``--no-cache`` bypasses it.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ import math
 import re
 from base64 import b64encode
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 from pathlib import Path
 
@@ -94,9 +96,10 @@ SCREEN = Target("screen", (1440, 810), 1, 1.0, 1440 * 0.75)
 PDF = Target("pdf", (482, 271), 4, 0.6, 170 / 25.4 * 72)
 """The PDF's figure: 170 mm wide (an A4 or Letter text column), 1928 × 1084 pixels, 288 dpi; place
 labels 7.8 pt, the legend 7.2 pt as printed."""
-SLIDE = Target("slide", (960, 540), 3.5, 1.17, 960)
-"""The deck's full-width map: a 16:9 slide (13.33 × 7.5 in), 3360 × 1890 pixels, 252 dpi; place labels
-15.2 pt, the legend 14 pt as shown."""
+SLIDE = Target("slide", (864, 334), 3.5, 1.17, 864)
+"""The deck's full-width map: the built-in master's map area (12 × 4.64 in: the slide's width within its
+margins, under the title and above one row of legend), 3024 × 1169 pixels, 252 dpi; place labels 15.2 pt,
+the legend 14 pt as shown. Another master's area of another shape shows it a little smaller."""
 TARGETS = {"pdf": PDF, "slide": SLIDE}
 """The rasters each map gets, by the name ``Project.map_image`` takes."""
 PNG_NAMES = {"pdf": "{id}.png", "slide": "{id}.slide.png"}
@@ -147,16 +150,32 @@ def js_value(value: object) -> str:
 # --- offline resources ------------------------------------------------------------
 
 
+def leaflet_static() -> Path:
+    """Return the folder of Leaflet's files in django-js-lib-leaflet; raise BuildError when it is not installed."""
+    try:
+        static = Path(str(resources.files("js_lib_leaflet"))) / "static" / "js_lib_leaflet"
+    except ModuleNotFoundError as error:
+        raise _leaflet_missing() from error
+    if not (static / "leaflet.js").is_file():
+        raise _leaflet_missing()
+    return static
+
+
+def _leaflet_missing() -> BuildError:
+    """Return the error of a missing Leaflet, saying what to install."""
+    return BuildError("Leaflet is missing: install the PyPI package django-js-lib-leaflet "
+                      "(pip install django-js-lib-leaflet)")
+
+
 @cache
 def leaflet_assets() -> tuple[str, str]:
     """Return Leaflet's CSS (images inlined as data: URIs) and JavaScript from django-js-lib-leaflet."""
+    static = leaflet_static()
     try:
-        static = resources.files("js_lib_leaflet") / "static" / "js_lib_leaflet"
         css = (static / "leaflet.css").read_text(encoding="utf-8")
         script = (static / "leaflet.js").read_text(encoding="utf-8")
-    except (ModuleNotFoundError, FileNotFoundError) as error:
-        raise BuildError("Leaflet is missing: install the PyPI package django-js-lib-leaflet "
-                         "(pip install django-js-lib-leaflet)") from error
+    except FileNotFoundError as error:
+        raise _leaflet_missing() from error
 
     def inline(match: re.Match) -> str:
         data = (static / "images" / match.group(1)).read_bytes()
@@ -786,6 +805,7 @@ def _ready_script() -> str:
             "box.innerHTML = {legend}; return box; }};\n"
             "kzLegend.addTo({parent});\n"
             "window.kzreportMap = {parent};\n"
+            "window.kzreportBounds = {bounds};\n"
             # Drawn means: Leaflet has laid out the view, the fonts are loaded and two frames have been
             # painted since (the first frame lays out, the second paints the labels).
             "{parent}.whenReady(function () {{ document.fonts.ready.then(function () {{"
@@ -901,19 +921,69 @@ def render_map_html(project, spec, target: Target = SCREEN, layout: MapLayout | 
 
 
 # --- cache --------------------------------------------------------------------------
+#
+# A map's key is computed from what its page is made from, not from the page itself: making the page
+# takes Folium (0.36 s to import) and the label layout, and a warm build needs neither.
+
+PAGE_MODULES = ("builders/maps.py", "maplayout.py", "geo.py", "rasterize.py", "i18n.py", "templating.py")
+"""kzreport's modules whose code decides what a map's page and its raster look like (paths in the
+package): their text is part of the key, so that a changed checkout never serves an old map."""
+PAGE_PACKAGES = ("folium", "branca", "jinja2", "pycountry", "babel", "playwright")
+"""Installed packages whose version is part of the key: they write the page (Folium, branca, Jinja2),
+its country names (pycountry), its dates and numbers (Babel) and drive the browser (Playwright). The
+browser itself is left out, as before, so that maps drawn earlier serve a build on a machine without one."""
+HTML_ENTRY = b"kzreport-map-page\n"
+"""Start of a cached interactive page: this tag, the SHA-256 of the page, a newline, the page."""
 
 
-def cache_key(page_html: str, target: Target = PDF) -> str:
-    """Return the cache key of a rasterized map: SHA-256 of the raster options and the page's HTML (which
-    holds every input: the source's map, the theme, the words, the layout)."""
-    options = (f"{RASTER_VERSION}\n{target.name}\n{target.viewport[0]}x{target.viewport[1]}"
-               f"@{target.device_scale:g}\n")
-    return hashlib.sha256(options.encode() + page_html.encode("utf-8")).hexdigest()
+def cache_key(project, spec, target: Target = PDF) -> str:
+    """Return the cache key (hex SHA-256) of a map's page for a target, from everything the page and its
+    raster are made from: the map, the theme's map colours and fonts (and the font files the labels are
+    measured with), the words and language, the target, the code and the basemap and Leaflet assets."""
+    from ..cache import software_identity
+    from ..fonts import family_identities
+
+    families = heading_families(project)
+    words = project.words
+    inputs = {
+        "raster": RASTER_VERSION,
+        "target": [target.name, list(target.viewport), target.device_scale, target.size, target.width_pt],
+        "map": spec.model_dump_json(),
+        "colours": project.theme.map.model_dump_json(),
+        "families": list(families),
+        "faces": family_identities(families),
+        "language": project.source.meta.language,
+        "words": [words.language.tag, words.language.locale, words.language.script, words.messages],
+        "sources": cited_sources(project.source, spec),
+        "software": software_identity(PAGE_MODULES, PAGE_PACKAGES),
+        "assets": assets_digest(),
+    }
+    text = json.dumps(inputs, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def cited_sources(brief, spec) -> dict[str, str | None]:
+    """Return key -> title (None when unknown) of every source the map's popups name."""
+    known = {s.key: s.title for s in brief.sources}
+    keys = [k for item in (*spec.pipelines, *spec.places) for k in (item.sources or ())]
+    return {key: known.get(key) for key in keys}
+
+
+@cache
+def assets_digest() -> str:
+    """Return a digest of the content of the basemap's files and of Leaflet's (read once per process)."""
+    from ..cache import files_digest
+    from ..resources import assets_dir
+
+    static = leaflet_static()
+    files = sorted((assets_dir() / "geodata").glob("*.json"))
+    files += [static / "leaflet.css", static / "leaflet.js", *sorted((static / "images").glob("*.png"))]
+    return files_digest(files)
 
 
 def read_cache(key: str) -> bytes | None:
-    """Return the cached PNG for ``key``, or None; an entry that is not a whole, readable PNG is
-    dropped so that the map is drawn again (a corrupt cache is never the brief's fault)."""
+    """Return the cached PNG for ``key``, or None; an entry that is not a whole PNG is dropped so that
+    the map is drawn again (a corrupt cache is never the brief's fault)."""
     from ..cache import drop_cached, read_cached
 
     data = read_cached("maps", f"{key}.png")
@@ -924,10 +994,35 @@ def read_cache(key: str) -> bytes | None:
 
 
 def png_is_whole(data: bytes) -> bool:
-    """Return True when ``data`` is a PNG that decodes whole, every chunk present and checksummed right."""
-    from ..theme import raster_problem
+    """Return True when ``data`` is a PNG whose chunks are all present and checksummed right, from a
+    header of at most the slide's size to the end chunk.
 
-    return raster_problem(data, "PNG", max(SLIDE.pixels)) is None
+    The chunks' CRC-32s catch a flipped byte or a cut anywhere, without decoding the image (decoding the
+    slide's raster took 0.13 s of every warm build).
+    """
+    import zlib
+
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return False
+    at, first = 8, True
+    while at + 12 <= len(data):
+        length = int.from_bytes(data[at:at + 4], "big")
+        kind, body = data[at + 4:at + 8], data[at + 8:at + 8 + length]
+        end = at + 12 + length
+        if end > len(data) or zlib.crc32(kind + body) != int.from_bytes(data[end - 4:end], "big"):
+            return False
+        if first and (kind != b"IHDR" or not _size_fits(body)):
+            return False
+        if kind == b"IEND":
+            return end == len(data)
+        at, first = end, False
+    return False
+
+
+def _size_fits(header: bytes) -> bool:
+    """Return whether a PNG header's width and height are between 1 and the slide raster's side."""
+    width, height = int.from_bytes(header[0:4], "big"), int.from_bytes(header[4:8], "big")
+    return len(header) == 13 and 1 <= min(width, height) and max(width, height) <= max(SLIDE.pixels)
 
 
 def write_cache(key: str, png: bytes) -> None:
@@ -935,6 +1030,43 @@ def write_cache(key: str, png: bytes) -> None:
     from ..cache import write_cached
 
     write_cached("maps", f"{key}.png", png)
+
+
+def interactive_page(project, spec) -> bytes:
+    """Return the interactive page of a map (UTF-8): cached under its key, else made with Folium and cached."""
+    key = cache_key(project, spec, SCREEN)
+    page = read_page(key) if project.options.use_cache else None
+    if page is None:
+        page = render_map_html(project, spec).encode("utf-8")
+        write_page(key, page)
+    return page
+
+
+def read_page(key: str) -> bytes | None:
+    """Return the cached interactive page for ``key``, or None; an entry whose digest does not match its
+    page is dropped, so that the page is made again."""
+    from ..cache import drop_cached, read_cached
+
+    data = read_cached("maps", f"{key}.html")
+    if data is None:
+        return None
+    digest, _, page = data[len(HTML_ENTRY):].partition(b"\n")
+    if data.startswith(HTML_ENTRY) and digest == _digest(page):
+        return page
+    drop_cached("maps", f"{key}.html")
+    return None
+
+
+def write_page(key: str, page: bytes) -> None:
+    """Store an interactive page with its digest (atomically; a cache that cannot be written is skipped)."""
+    from ..cache import write_cached
+
+    write_cached("maps", f"{key}.html", HTML_ENTRY + _digest(page) + b"\n" + page)
+
+
+def _digest(data: bytes) -> bytes:
+    """Return the hex SHA-256 of ``data``, as ASCII bytes."""
+    return hashlib.sha256(data).hexdigest().encode("ascii")
 
 
 def print_html(project, spec, target: Target = PDF) -> str:
@@ -948,13 +1080,14 @@ def png_name(map_id: str, target: str = "pdf") -> str:
 
 
 def cached_png(project, map_id: str, target: str = "pdf") -> bytes | None:
-    """Return the cached PNG of a map of the project for a target (no browser needed), or None when not cached."""
+    """Return the cached PNG of a map of the project for a target (neither Folium nor a browser needed),
+    or None when not cached."""
     if not project.options.use_cache or target not in TARGETS:
         return None
     spec = next((m for m in project.source.maps if m.id == map_id), None)
     if spec is None:
         return None
-    return read_cache(cache_key(print_html(project, spec, TARGETS[target]), TARGETS[target]))
+    return read_cache(cache_key(project, spec, TARGETS[target]))
 
 
 # --- checks -------------------------------------------------------------------------
@@ -987,19 +1120,19 @@ class MapsBuilder(Builder):
         self.pending: list[tuple[object, str, Target, str, str]] = []  # (project, map id, target, HTML, cache key)
 
     def build(self, project, reporter) -> None:
-        """Render every map's HTML and take its PNGs from the cache; queue the others for ``finish``."""
+        """Take every map's interactive page and PNGs from the cache; make the pages that are missing (only
+        then is Folium imported) and queue their PNGs for ``finish``."""
         for spec in project.source.maps:
-            page = render_map_html(project, spec)
-            project.add_output(project.output_path("maps", f"{spec.id}.html"), page.encode("utf-8"))
+            project.add_output(project.output_path("maps", f"{spec.id}.html"), interactive_page(project, spec))
             for name, target in TARGETS.items():
-                layout = map_layout(project, spec, target)
-                _report_labels(reporter, spec, layout)
-                printed = render_map_html(project, spec, target, layout)
-                key = cache_key(printed, target)
+                # The layout is only made when asked for (--verbose) or needed to draw the page.
+                layout = _report_labels(reporter, spec, partial(map_layout, project, spec, target))
+                key = cache_key(project, spec, target)
                 cached = read_cache(key) if project.options.use_cache else None
                 if cached is not None:
                     project.add_output(project.output_path("maps", png_name(spec.id, name)), cached)
                 else:
+                    printed = render_map_html(project, spec, target, layout)
                     self.pending.append((project, spec.id, target, printed, key))
 
     def finish(self, reporter) -> None:
@@ -1019,12 +1152,15 @@ class MapsBuilder(Builder):
             write_cache(key, png)
 
 
-def _report_labels(reporter, spec, layout: MapLayout) -> None:
-    """Report, with --verbose, how many place labels a map's target placed and which it dropped."""
+def _report_labels(reporter, spec, make_layout) -> MapLayout | None:
+    """Report, with --verbose, how many place labels a map's target placed and which it dropped; return
+    the layout made for the report (None without --verbose)."""
     if getattr(reporter, "verbosity", 0) <= 1:
-        return
+        return None
+    layout = make_layout()
     names = {p.id: p.name for p in spec.places}
     dropped = f"; dropped: {', '.join(names[key] for key in layout.dropped)}" if layout.dropped else ""
     font = layout.target.points(PLACE_FONT * layout.target.size)
     reporter.info(f"map {spec.id} ({layout.target.name}): {len(layout.labels)} place labels at {font:.1f} pt"
                   f"{dropped}")
+    return layout

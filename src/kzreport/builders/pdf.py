@@ -136,9 +136,10 @@ def _weasyprint_logs() -> Iterator[_CollectLogs]:
 # --- pagination: floats placed where they fit, page references once, running heads on one line ---
 
 MAX_DRAFTS = 4
-#: A page shorter than this share of its text block, followed by a float that did not fit, makes
-#: the float move within its section.
-MIN_PAGE_FILL = 0.60
+#: A float that did not fit at the foot of a page and left more than this share of the page's
+#: text block empty moves within its section, so text fills the gap (well before a page is left
+#: under 60% full, the rule the layout tests hold every page to).
+MAX_FLOAT_GAP = 0.25
 ELLIPSIS = "…"
 
 
@@ -254,9 +255,19 @@ def _moved_float(section, element_id: str, position: int, gap: float, extents, p
     return position + 1 if position < len(text) else None
 
 
+def _holds_only_floats(page_box, float_spans: list[tuple[float, float]]) -> bool:
+    """Return whether every ink of the page's main flow lies within the given float spans (tops and
+    bottoms): a page of a float or two and nothing else (footnotes aside)."""
+    from weasyprint.formatting_structure import boxes
+
+    inks = [b for c in _flow_children(page_box) if not isinstance(c, boxes.FootnoteAreaBox) for b in _ink_boxes(c)]
+    return all(any(top - 1 <= b.position_y <= bottom + 1 for top, bottom in float_spans) for b in inks)
+
+
 def _revised_floats(document, brief, placement: Placement, extents) -> dict:
     """Return the float positions for the next draft: each float that begins a page after a page
-    left short moves, once, to where it fits."""
+    with a gap of more than ``MAX_FLOAT_GAP`` at its foot, or that begins a page holding only
+    floats (a pull quote alone on the last page of a part), moves, once, to where it fits."""
     floats = dict(placement.floats)
     owners = {element_id: (section, len(section_text_blocks(section)))
               for section in brief.sections for _, _, element_id in section_floats(section)}
@@ -269,7 +280,9 @@ def _revised_floats(document, brief, placement: Placement, extents) -> dict:
         if page == 0:
             continue
         gap = page_gap(document.pages[page - 1])
-        if gap < (1 - MIN_PAGE_FILL) * height:
+        float_spans = [(top, bottom) for _, key in starters for i, top, bottom in extents[key] if i == page]
+        alone = _holds_only_floats(document.pages[page]._page_box, float_spans)
+        if gap < MAX_FLOAT_GAP * height and not alone:
             continue
         top, element_id = min(starters)
         first_ink = min((b.position_y for c in _flow_children(document.pages[page]._page_box)
@@ -334,6 +347,69 @@ def revise_placement(document, brief, placement: Placement) -> Placement:
                      running=_revised_running(document, placement))
 
 
+# --- the settled placement, cached ---
+
+PLACEMENT_MODULES = ("builders/pdf.py", "templating.py", "fonts.py")
+"""kzreport's modules whose code decides the drafts (paths in the package)."""
+PLACEMENT_PACKAGES = ("weasyprint", "pydyf", "tinycss2", "cssselect2", "pyphen")
+"""Packages that lay the drafts out."""
+
+
+def placement_key(first_draft: str, resources: dict[str, tuple[bytes, str]], project) -> str:
+    """Return the cache key (hex SHA-256) of a brief's settled placement: its first draft's HTML (the
+    source, theme, templates and words as rendered), the images it links to, the font files of the
+    theme's stacks, and the code and packages that lay it out."""
+    import json
+    import re
+
+    from ..cache import files_digest, software_identity
+    from ..fonts import family_identities
+
+    user = project.options.templates_dir
+    # A user's stylesheet or image may be linked rather than included: its bytes count too.
+    linked = sorted(p for p in (user / "pdf").rglob("*") if p.is_file()) if user and (user / "pdf").is_dir() else []
+    script = project.words.language.script
+    families = [f for role in ("body", "heading") for f in project.theme.fonts.stack(role, script)]
+    # The build time in the document's metadata changes every second and lays nothing out.
+    laid_out = re.sub(r'<meta name="dcterms\.(?:created|modified)" content="[^"]*">', "", first_draft)
+    inputs = {"html": hashlib.sha256(laid_out.encode("utf-8")).hexdigest(),
+              "resources": {url: [hashlib.sha256(data).hexdigest(), mime] for url, (data, mime) in resources.items()},
+              "faces": family_identities(families), "linked": files_digest(linked),
+              "software": software_identity(PLACEMENT_MODULES, PLACEMENT_PACKAGES),
+              "page_size": project.options.page_size, "print": project.options.print_marks}
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def read_placement(key: str) -> Placement | None:
+    """Return the cached placement for ``key``, or None (an entry that does not read as one is dropped)."""
+    import json
+
+    from ..cache import drop_cached, read_cached
+
+    data = read_cached("pdf", f"{key}.json")
+    if data is None:
+        return None
+    try:
+        raw = json.loads(data)
+        return Placement(floats={k: int(v) for k, v in raw["floats"].items()},
+                         refs={k: tuple(str(c) for c in v) for k, v in raw["refs"].items()},
+                         running={k: str(v) for k, v in raw["running"].items()})
+    except (ValueError, KeyError, TypeError, AttributeError):
+        drop_cached("pdf", f"{key}.json")
+        return None
+
+
+def write_placement(key: str, placement: Placement) -> None:
+    """Store a settled placement (atomically; a cache that cannot be written is skipped)."""
+    import json
+
+    from ..cache import write_cached
+
+    raw = {"floats": placement.floats, "refs": {k: list(v) for k, v in placement.refs.items()},
+           "running": placement.running}
+    write_cached("pdf", f"{key}.json", json.dumps(raw, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+
+
 # --- text that must not break ---
 
 _QUALIFIERS = {
@@ -350,10 +426,28 @@ _LATIN_UNIT = (r"(?:\s?(?:%|per ?cent|percent)|(?:\s(?:thousand|million|billion|
                r"(?:\s(?:a|per)\s(?:year|day))?)")
 
 
+NO_BREAK_SPACE = "\u00a0"
+WORD_JOINER = "\u2060"
+
+
+def unbreakable(text: str) -> str:
+    """Return ``text`` that no line can break inside: spaces made no-break spaces, and a word
+    joiner (invisible, dropped from the PDF's text) wherever a break could fall between two
+    characters that are not both Latin letters or digits (between CJK characters, after "/")."""
+    text = text.replace(" ", NO_BREAK_SPACE)
+    out = text[:1]
+    for before, after in zip(text, text[1:]):
+        latin = all(ch.isascii() and ch.isalnum() for ch in (before, after))
+        out += after if latin or NO_BREAK_SPACE in (before, after) else WORD_JOINER + after
+    return out
+
+
 def keep_together(text, units: tuple[str, ...] = (), qualifiers: bool = True):
     """Return ``text`` escaped, with each number and its unit (and qualifier, unless ``qualifiers``
-    is false) in a ``<span class="nobr">`` so no line breaks inside "120亿立方米/年" or "about 55 bcm";
-    ``units`` are the brief's own units, kept with the number before them too."""
+    is false) made unbreakable, so no line breaks inside "120亿立方米/年" or "about 55 bcm";
+    ``units`` are the brief's own units, kept with the number before them too. No-break characters
+    rather than a ``white-space: nowrap`` span: WeasyPrint 70 can break a line after its first word
+    when an inline box is what overflows it, and a unit then often is."""
     import re
 
     from markupsafe import Markup, escape
@@ -369,7 +463,7 @@ def keep_together(text, units: tuple[str, ...] = (), qualifiers: bool = True):
         whole = match.group(0)
         if re.fullmatch(r"\d+", whole):
             continue  # a bare number never breaks
-        pieces += [escape(text[last:match.start()]), Markup('<span class="nobr">'), escape(whole), Markup("</span>")]
+        pieces += [escape(text[last:match.start()]), escape(unbreakable(whole))]
         last = match.end()
     pieces.append(escape(text[last:]))
     return Markup("").join(pieces)
@@ -377,9 +471,14 @@ def keep_together(text, units: tuple[str, ...] = (), qualifiers: bool = True):
 
 def cover_title_size(title: str, script: str) -> str:
     """Return the cover title's size class for its length: "" up to about two lines at full size,
-    "long" up to about four, "longest" beyond (a Chinese character counts as two Latin letters)."""
+    "long" up to about four, "longest" up to about five, "extreme" beyond, so that even a title of
+    hundreds of letters leaves the map and the facts room on the page (a Chinese character counts
+    as two Latin letters)."""
     width = sum(2 if ord(ch) > 0x2E80 else 1 for ch in title)
-    return "" if width <= 60 else "long" if width <= 120 else "longest"
+    for size, most in (("", 60), ("long", 120), ("longest", 240)):
+        if width <= most:
+            return size
+    return "extreme"
 
 
 class PdfBuilder(Builder):
@@ -415,13 +514,27 @@ class PdfBuilder(Builder):
     def render_and_layout(self, project):
         """Return the laid-out document and its fetcher after settling the layout: each draft is
         measured, then floats that left a page short move within their section, judgments cite each
-        page once, and running heads too wide for one line are shortened, until nothing changes."""
+        page once, and running heads too wide for one line are shortened, until nothing changes.
+
+        A settled placement is cached under everything the drafts depend on (``placement_key``), so an
+        unchanged brief is laid out once; it is used only when its layout proves settled, so the
+        document is the one the drafts would reach (the same bytes, cache or not).
+        """
+        html, resources = self.render_html(project, Placement())
+        key = placement_key(html, resources, project)
+        cached = read_placement(key) if project.options.use_cache else None
+        if cached is not None:
+            document, fetcher = self.layout(project, self.render_html(project, cached)[0], resources)
+            if revise_placement(document, project.source, cached) == cached:
+                return document, fetcher
         placement = Placement()
-        for _ in range(MAX_DRAFTS):
-            html, resources = self.render_html(project, placement)
+        for draft in range(MAX_DRAFTS):
+            if draft:
+                html, resources = self.render_html(project, placement)
             document, fetcher = self.layout(project, html, resources)
             revised = revise_placement(document, project.source, placement)
             if revised == placement:
+                write_placement(key, placement)
                 break
             placement = revised
         return document, fetcher
