@@ -313,6 +313,8 @@ PLACE_RANK = {"capital": 0, "oil_terminal": 2, "lng_terminal": 2, "port": 2, "bo
 """Which place labels go first (and are dropped last): capitals, then route ends (rank 1), terminals
 and ports, cities, the rest; the source's order within a rank."""
 ROUTE_GAP = 2.0
+ROUTE_CASING = 7.0
+"""Width (CSS pixels at size 1) of the white casing under a route, which covers what lies beside the line."""
 """White space between two parallel routes drawn side by side (CSS pixels at size 1)."""
 
 
@@ -543,8 +545,10 @@ def _country_labels(project, spec, target, view, segments, taken):
             if (fx or fy) and not geo.contains(rings, *at):
                 continue
             label = country_box(name, *at, highlighted, families, script, s)
+            # A route passing beside the name still covers its letters with its white casing: keep that clear too.
+            clear = maplayout.grow(label, ROUTE_CASING / 2 * s)
             if (maplayout.inside(label, frame) and not any(maplayout.overlaps(label, o) for o in placed)
-                    and not any(maplayout.segment_crosses(label, a, b) for a, b in segments)):
+                    and not any(maplayout.segment_crosses(clear, a, b) for a, b in segments)):
                 placed.append(label)
                 boxes.append(label)
                 lat, lon = view.location(*at)
