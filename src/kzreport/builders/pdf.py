@@ -605,9 +605,9 @@ class PdfBuilder(Builder):
         """Return the PDF bytes: tagged (PDF/UA-1), with a stable identifier."""
         identifier = hashlib.sha256(project.source.model_dump_json().encode()).hexdigest()[:32].encode()
         # Attachments are fetched while writing, so the fetcher's refusals count here too.
-        from ..pdf_writer import streams_serialized_once
+        from ..pdf_writer import png_data_passed_through, streams_serialized_once
 
-        with self._weasyprint(project, fetcher, "write") as logs, streams_serialized_once():
+        with self._weasyprint(project, fetcher, "write") as logs, streams_serialized_once(), png_data_passed_through():
             data = document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=identifier,
                                       uncompressed_pdf=False)
         self._report_logs(project, logs)
