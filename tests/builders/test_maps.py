@@ -45,6 +45,21 @@ def hostile_source(tmp_path) -> Path:
     return path
 
 
+def edited_fixture(tmp_path: Path, name: str, old: str, new: str) -> tuple[Path, str]:
+    """Return a copy of a fixture with ``old`` replaced by ``new`` once (it must be there), and its text."""
+    text = (FIXTURES / name).read_text(encoding="utf-8")
+    assert old in text
+    text = text.replace(old, new, 1)
+    source = tmp_path / "bad.yaml"
+    source.write_text(text, encoding="utf-8")
+    return source, text
+
+
+def line_and_column(text: str, offset: int) -> tuple[int, int]:
+    """Return the 1-based line and column of ``offset`` in ``text``."""
+    return text[:offset].count("\n") + 1, offset - text.rfind("\n", 0, offset)
+
+
 def project_for(source: Path, out: Path, **options):
     """Return a loaded project writing into ``out``."""
     return load_project(source, BuildOptions(out_dir=out, formats=("maps",), **options), Reporter(0))
@@ -414,13 +429,8 @@ def test_map_across_the_antimeridian_draws_both_sides(tmp_path):
      "{south: -60.0", "maps[5].bounds", "web maps stop at 85° north and south"),
 ])
 def test_bad_highlight_or_bounds_is_a_located_error(tmp_path, cli, old, new, at, where, message):
-    text = (FIXTURES / "map-regions.yaml").read_text(encoding="utf-8")
-    assert old in text
-    text = text.replace(old, new, 1)
-    source = tmp_path / "bad.yaml"
-    source.write_text(text, encoding="utf-8")
-    offset = text.index(new) + new.index(at)
-    line, column = text[:offset].count("\n") + 1, offset - text.rfind("\n", 0, offset)
+    source, text = edited_fixture(tmp_path, "map-regions.yaml", old, new)
+    line, column = line_and_column(text, text.index(new) + new.index(at))
     status, _, err = cli("validate", source)
     assert status == 2
     assert f"bad.yaml:{line}:{column}: {where}: " in err and message in err, err
@@ -699,13 +709,8 @@ def test_each_parallel_route_shows_its_own_colour_along_its_length(measured_page
      "lies outside the map's bounds"),
 ])
 def test_a_map_that_would_come_out_blank_is_a_located_error(tmp_path, cli, old, new, at, where, message):
-    text = (FIXTURES / "maps.yaml").read_text(encoding="utf-8")
-    assert old in text
-    text = text.replace(old, new, 1)
-    source = tmp_path / "bad.yaml"
-    source.write_text(text, encoding="utf-8")
-    offset = text.index(at) if at in text.split(new)[0] else text.index(new) + new.index(at)
-    line, column = text[:offset].count("\n") + 1, offset - text.rfind("\n", 0, offset)
+    source, text = edited_fixture(tmp_path, "maps.yaml", old, new)
+    line, column = line_and_column(text, text.index(at) if at in text.split(new)[0] else text.index(new) + new.index(at))
     for command in (("validate", source), ("build", source, "--format", "maps", "--out", tmp_path / "out")):
         status, _, err = cli(*command)
         assert status == 2 and "Traceback" not in err
