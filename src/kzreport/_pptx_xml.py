@@ -119,56 +119,6 @@ def style_run_properties(rpr, style: RunStyle) -> None:
     _replace_child(rpr, "a:cs", _RPR_ORDER, typeface=style.latin)
 
 
-def style_run(run, style: RunStyle) -> None:
-    """Style one python-pptx run (see ``style_run_properties``)."""
-    style_run_properties(run._r.get_or_add_rPr(), style)
-
-
-def style_end_of_paragraph(paragraph, style: RunStyle) -> None:
-    """Give a paragraph's end mark the same language and typefaces as its runs."""
-    style_run_properties(paragraph._p.get_or_add_endParaRPr(), style)
-
-
-@dataclass(frozen=True)
-class ParagraphLayout:
-    """A paragraph's spacing and bullet: line height as a multiple of the size, space before in points."""
-
-    line_spacing: float = 1.2
-    space_before_pt: float = 0.0
-    bullet: str | None = None
-    """The bullet character, or None for no bullet."""
-    bullet_color: str | None = None
-    indent_emu: int = 0
-    """Left margin of the text (the bullet hangs in it)."""
-    align: str = "l"
-
-
-def layout_paragraph(paragraph, size_pt: float, layout: ParagraphLayout) -> None:
-    """Set exact line spacing, space before, bullet and indent on a paragraph, as the text fitter measured them."""
-    ppr = paragraph._p.get_or_add_pPr()
-    ppr.set("marL", str(layout.indent_emu))
-    ppr.set("indent", str(-layout.indent_emu if layout.bullet else 0))
-    ppr.set("algn", layout.align)
-    # Exact spacing in points: viewers differ in what "single" spacing means for a CJK font, so the
-    # deck fixes the line pitch that textfit measured.
-    spacing = _replace_child(ppr, "a:lnSpc", _PPR_ORDER)
-    etree.SubElement(spacing, qn("a:spcPts"), val=str(round(size_pt * layout.line_spacing * 100)))
-    before = _replace_child(ppr, "a:spcBef", _PPR_ORDER)
-    etree.SubElement(before, qn("a:spcPts"), val=str(round(layout.space_before_pt * 100)))
-    after = _replace_child(ppr, "a:spcAft", _PPR_ORDER)
-    etree.SubElement(after, qn("a:spcPts"), val="0")
-    for name in ("a:buNone", "a:buChar", "a:buAutoNum", "a:buClr", "a:buFont"):
-        for old in ppr.findall(qn(name)):
-            ppr.remove(old)
-    if layout.bullet:
-        if layout.bullet_color:
-            color = _replace_child(ppr, "a:buClr", _PPR_ORDER)
-            etree.SubElement(color, qn("a:srgbClr"), val=layout.bullet_color.lstrip("#").upper())
-        _replace_child(ppr, "a:buChar", _PPR_ORDER, char=layout.bullet)
-    else:
-        _replace_child(ppr, "a:buNone", _PPR_ORDER)
-
-
 def set_body_insets(text_frame, *, left: int, top: int, right: int, bottom: int, anchor: str = "t") -> None:
     """Fix a text frame's insets, anchoring and wrapping, with auto-fit off (it only acts when someone edits)."""
     body_pr = text_frame._txBody.bodyPr
@@ -435,9 +385,9 @@ def theme_east_asian_fonts(prs) -> tuple[str, str]:
 
 
 def run_properties(rpr, *, lang: str, size_pt: float | None = None, bold: bool | None = None,
-                   color: str | None = None, latin: str | None = None, east_asian: str | None = None) -> None:
+                   color: str | None = None) -> None:
     """Set only what a run needs beyond the master's style on an ``a:rPr``: its language, and the size,
-    weight, colour (a theme slot such as ``tx2``, or ``#RRGGBB``) and faces when given."""
+    weight and colour (a theme slot such as ``tx2``, or ``#RRGGBB``) when given; faces come from the theme."""
     rpr.set("lang", lang)
     rpr.set("altLang", alt_language(lang))
     if size_pt is not None:
@@ -450,10 +400,6 @@ def run_properties(rpr, *, lang: str, size_pt: float | None = None, bold: bool |
             etree.SubElement(fill, qn("a:srgbClr"), val=color.lstrip("#").upper())
         else:
             etree.SubElement(fill, qn("a:schemeClr"), val=color)
-    if latin:
-        _replace_child(rpr, "a:latin", _RPR_ORDER, typeface=latin)
-    if east_asian:
-        _replace_child(rpr, "a:ea", _RPR_ORDER, typeface=east_asian, charset=east_asian_charset(lang))
 
 
 def paragraph_spacing(paragraph, *, line_pct: float, space_before_pt: float, bullet: bool | None = None,

@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
 
     pv = sub.add_parser("preview", help="rebuild on every save and show the outputs in a browser (127.0.0.1)")
     pv.add_argument("source", nargs="?", type=Path, metavar="SOURCE", help="a brief YAML file (default: the built-in brief)")
-    pv.add_argument("--port", type=int, metavar="N", help=f"port on 127.0.0.1 (default: 8765, or a free one)")
+    pv.add_argument("--port", type=int, metavar="N", help="port on 127.0.0.1 (default: 8765, or a free one)")
     pv.add_argument("--out", type=Path, default=Path("output"), metavar="DIR", help="output folder (default: ./output)")
     pv.add_argument("--show", default="html,pdf,slides", metavar="LIST",
                     help="comma-separated: html, pdf, slides (default: all three)")

@@ -26,7 +26,6 @@ from __future__ import annotations
 import http.server
 import io
 import json
-import os
 import queue
 import shutil
 import subprocess

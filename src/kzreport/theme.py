@@ -86,11 +86,6 @@ class Fonts(Model):
                  "hant": (faces.hant, faces.latin, faces.hans)}[script]
         return list(dict.fromkeys([*order, *self.fallbacks]))
 
-    def east_asian(self, role: str, script: str) -> str:
-        """Return the CJK face of a role for a script: Traditional for ``hant``, Simplified otherwise."""
-        faces = getattr(self, role)
-        return faces.hant if script == "hant" else faces.hans
-
 
 class Theme(Model):
     """A house style: colours, fonts, logo, organisation and page size."""
@@ -116,7 +111,7 @@ class Theme(Model):
 def load_theme(path: Path | None) -> tuple[Theme, Path | None]:
     """Return the theme at ``path`` (the built-in one when None) and the folder it lives in."""
     from .loader import load_model
-    from .resources import mime_type, templates_dir
+    from .resources import templates_dir
 
     path = path or templates_dir() / "theme.yaml"
     theme, _ = load_model(Path(path), Theme, "theme")

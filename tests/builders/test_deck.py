@@ -22,7 +22,6 @@ CONTINUED = Words("zh-Hans")("continued")
 NO_MAP_TEXT = Words("zh-Hans")("map_not_drawn")
 from kzreport.errors import InputError
 from kzreport.resources import default_source
-from kzreport.textfit import EMU_PER_PT, MIN_BODY_PT, MIN_TITLE_PT, metrics, wrap_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "templates" / "deck" / "kzreport.pptx"

@@ -7,7 +7,6 @@ handler aborts it and records it, and the test asserts the record is empty.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest

@@ -181,9 +181,6 @@ class DeckWriter:
         self.lang = self.t.language.office
         script = self.t.language.script
         self.fonts = tuple(project.theme.fonts.stack("heading", script))
-        # Runs name no face: the theme part's East Asian face is the brief's script's (restyle_theme), and a
-        # user's master without a theme keeps its own faces.
-        self.east_asian = None
         self.layouts = {layout.name: layout for layout in prs.slide_layouts}
         self.palette = Palette(xml.theme_color_values(prs))
         self.title_default = xml.master_style_size(prs, "p:titleStyle")
@@ -264,16 +261,14 @@ class DeckWriter:
                 run = paragraph.add_run()
                 run.text = xml.clean_text(para.lead.rstrip("\n"))
                 xml.run_properties(run._r.get_or_add_rPr(), lang=self.lang, size_pt=size, bold=True,
-                                   color=lead_color or color, east_asian=self.east_asian)
+                                   color=lead_color or color)
                 if para.lead.endswith("\n"):  # a line break (a:br): a newline inside a:t is only a space
                     br = paragraph._p.add_br()
-                    xml.run_properties(br.get_or_add_rPr(), lang=self.lang, size_pt=size, east_asian=self.east_asian)
+                    xml.run_properties(br.get_or_add_rPr(), lang=self.lang, size_pt=size)
             run = paragraph.add_run()
             run.text = xml.clean_text(para.text)
-            xml.run_properties(run._r.get_or_add_rPr(), lang=self.lang, size_pt=size, bold=bold, color=color,
-                               east_asian=self.east_asian)
-            xml.run_properties(paragraph._p.get_or_add_endParaRPr(), lang=self.lang, size_pt=size,
-                               east_asian=self.east_asian)
+            xml.run_properties(run._r.get_or_add_rPr(), lang=self.lang, size_pt=size, bold=bold, color=color)
+            xml.run_properties(paragraph._p.get_or_add_endParaRPr(), lang=self.lang, size_pt=size)
 
     def text_box(self, slide, box: Box, paras: list[Para], *, max_pt: float, min_pt: float, what: str,
                  name: str = "text", one_line: bool = False, **style) -> None:
@@ -326,7 +321,7 @@ class DeckWriter:
             paragraph = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
             run = paragraph.add_run()
             run.text = xml.clean_text(line)
-            xml.run_properties(run._r.get_or_add_rPr(), lang=self.lang, size_pt=self.s.small, east_asian=self.east_asian)
+            xml.run_properties(run._r.get_or_add_rPr(), lang=self.lang, size_pt=self.s.small)
 
     def footer(self, slide, label: str, items: list[str]) -> None:
         """Put a one-line footer in the layout's footer placeholder, widened to the slide number: the label
@@ -377,7 +372,7 @@ class DeckWriter:
             run.text = xml.clean_text((sep if i else "") + name)
             current = i == si
             xml.run_properties(run._r.get_or_add_rPr(), lang=self.lang, size_pt=self.s.small, bold=current,
-                               color="tx2" if current else self.muted, east_asian=self.east_asian)
+                               color="tx2" if current else self.muted)
 
     def source_footer(self, slide, keys: list[str]) -> None:
         """Put the sources the slide rests on in its footer, each named once, in order of first use."""
