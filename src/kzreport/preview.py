@@ -281,8 +281,8 @@ class Rebuilder:
         if self.state.errors:
             self.say("preview: the errors are fixed")
             self.state.update(errors=[])
-        self.say(f"preview: rebuilt {', '.join(p for p in PARTS if p in parts)} "
-                 f"in {time.perf_counter() - started:.2f} s")
+        done = ", ".join(f"{p} {self.timings[p]:.2f} s" for p in PARTS if p in parts)
+        self.say(f"preview: rebuilt {done} after the change")
         return True
 
     def part_built(self, part: str) -> dict:

@@ -217,6 +217,49 @@ def test_maps_draw_and_their_popups_open(pages, open_page):
     assert name in popup.inner_text()
 
 
+VISIBLE_LABEL_BOXES = """() => [...document.querySelectorAll('.kz-label, .kz-country span')]
+  .filter(el => getComputedStyle(el).visibility !== 'hidden')
+  .map(el => { const r = el.getBoundingClientRect();
+               return {text: el.textContent, place: el.getAttribute('data-place'),
+                       box: [r.left, r.top, r.right, r.bottom]}; })"""
+CONTROL_BOXES = """() => [...document.querySelectorAll('.kz-legend, .leaflet-control-attribution, .leaflet-control-scale,'
+  + ' .leaflet-control-zoom')].map(el => el.getBoundingClientRect()).filter(r => r.width > 0 && r.height > 0)
+  .map(r => [r.left, r.top, r.right, r.bottom])"""
+
+
+def boxes_overlap(a, b) -> bool:
+    """Return whether two (left, top, right, bottom) boxes share more than half a pixel each way."""
+    return min(a[2], b[2]) - max(a[0], b[0]) > 0.5 and min(a[3], b[3]) - max(a[1], b[1]) > 0.5
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name,width", [("builtin", 375), ("builtin", 1280), ("english", 375), ("hant", 375)])
+def test_live_map_labels_never_overlap_at_any_width(pages, open_page, name, width):
+    page = open_page(pages[name], width=width, height=800)
+    frame = map_frame(page)
+    frame.wait_for_function("window.kzreportReady === true", timeout=30_000)
+    page.wait_for_timeout(300)  # the frame's size settles, and the labels are sorted out again
+    labels = frame.evaluate(VISIBLE_LABEL_BOXES)
+    controls = frame.evaluate(CONTROL_BOXES)
+    assert any(a["place"] for a in labels) and any(a["place"] is None for a in labels), labels
+    clashes = [(a["text"], b["text"]) for i, a in enumerate(labels) for b in labels[i + 1:]
+               if boxes_overlap(a["box"], b["box"])]
+    assert clashes == []
+    assert [a["text"] for a in labels if any(boxes_overlap(a["box"], c) for c in controls)] == []
+    # The most important labels stay: every capital of the map keeps its name.
+    capitals = {p.id for p in load_source(SOURCES[name]).maps[0].places if p.kind == "capital" and p.label}
+    assert capitals <= {a["place"] for a in labels}
+    # A phone's frame leaves the legend and the credit to the figure under the map.
+    narrow = frame.evaluate("() => document.querySelector('.folium-map').clientWidth") < 560
+    assert frame.locator(".kz-legend").is_visible() is not narrow
+    # Zoomed in, labels hidden for want of room come back.
+    if narrow:
+        frame.evaluate("window.kzreportMap.setZoom(window.kzreportMap.getZoom() + 2, {animate: false})")
+        page.wait_for_timeout(200)
+        zoomed = frame.evaluate(VISIBLE_LABEL_BOXES)
+        assert all(not boxes_overlap(a["box"], b["box"]) for i, a in enumerate(zoomed) for b in zoomed[i + 1:])
+
+
 @pytest.mark.browser
 def test_a_judgment_links_to_its_claim(pages, open_page):
     page = open_page(pages["builtin"])

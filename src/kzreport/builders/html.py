@@ -22,6 +22,7 @@ pages are stable (``maps._stabilise_ids``), so the same source gives the same by
 
 from __future__ import annotations
 
+import json
 from base64 import b64encode
 from collections import OrderedDict
 
@@ -55,12 +56,46 @@ POPUP_SCRIPT = """<script>
     new ResizeObserver(function () {
       map.invalidateSize({animate: false});
       if (!moved && window.kzreportBounds) { map.fitBounds(window.kzreportBounds, {animate: false}); }
+      declutter(map);
     }).observe(map.getContainer());
+    map.on("zoomend moveend", function () { declutter(map); });
   });
+  /* The labels were placed apart for a wide window; a narrower frame or a zoomed-out map brings them
+     together. Show them in order of importance (places as ranked, then highlighted countries, then the
+     others) and hide each that would overlap one shown or the map's controls. In a narrow frame the
+     legend and the credit, which the figure repeats under the map, give their room to the map. */
+  var NARROW = 560;
+  function declutter(map) {
+    var box = map.getContainer(), frame = box.getBoundingClientRect();
+    box.classList.toggle("kz-narrow", frame.width < NARROW);
+    var shown = Array.prototype.map.call(box.querySelectorAll(
+      ".kz-legend, .leaflet-control-attribution, .leaflet-control-scale, .leaflet-control-zoom"), function (el) {
+        return el.getBoundingClientRect();
+      }).filter(function (r) { return r.width > 0 && r.height > 0; });
+    var ranks = window.kzreportPlaceRanks || {};
+    var places = Array.prototype.slice.call(box.querySelectorAll(".kz-label"));
+    places.sort(function (a, b) {
+      var ra = ranks[a.getAttribute("data-place")], rb = ranks[b.getAttribute("data-place")];
+      return (ra === undefined ? 99 : ra) - (rb === undefined ? 99 : rb);
+    });
+    var labels = places.concat(Array.prototype.slice.call(box.querySelectorAll(".kz-country.kz-highlight span")),
+                               Array.prototype.slice.call(box.querySelectorAll(".kz-country:not(.kz-highlight) span")));
+    labels.forEach(function (el) { el.style.visibility = ""; });
+    labels.forEach(function (el) {
+      var r = el.getBoundingClientRect();
+      var outside = r.left < frame.left || r.top < frame.top || r.right > frame.right || r.bottom > frame.bottom;
+      var hit = outside || shown.some(function (o) {
+        return r.left < o.right && o.left < r.right && r.top < o.bottom && o.top < r.bottom;
+      });
+      if (hit) { el.style.visibility = "hidden"; } else { shown.push(r); }
+    });
+  }
 })();
-</script>"""
-"""Appended to each map's page: opens the n-th popup when the page around it asks, and keeps the map
-fitted to its bounds while the frame is sized."""
+</script>
+<style>.kz-narrow .kz-legend, .kz-narrow .leaflet-control-attribution { display: none; }</style>"""
+"""Appended to each map's page: opens the n-th popup when the page around it asks, keeps the map
+fitted to its bounds while the frame is sized, and hides the labels that a narrower frame or a
+zoomed-out map would set over one another."""
 
 FRAME_VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1.0">'
 
@@ -91,11 +126,24 @@ def map_frame_page(project, spec) -> str:
         return MAP_PAGES[key]
     page = maps.interactive_page(project, spec).decode("utf-8")
     page = re.sub(r'<meta name="viewport"[^>]*>', FRAME_VIEWPORT, page, count=1)
-    page = page.replace("</body>", POPUP_SCRIPT + "\n</body>", 1)
+    ranks = json.dumps(place_ranks(spec)).replace("<", "\\u003c")  # ids are keys; kept safe in a script all the same
+    ranks = f"<script>window.kzreportPlaceRanks = {ranks};</script>\n"
+    page = page.replace("</body>", ranks + POPUP_SCRIPT + "\n</body>", 1)
     MAP_PAGES[key] = page
     while len(MAP_PAGES) > MAP_PAGES_KEPT:
         MAP_PAGES.popitem(last=False)
     return page
+
+
+def place_ranks(spec) -> dict[str, int]:
+    """Return place id -> rank of its label (0 first): capitals, then the ends of routes, then by kind
+    (``maps.PLACE_RANK``), as the maps builder ranks them when it places them."""
+    ends = {(round(w.lat, 2), round(w.lon, 2)) for line in spec.pipelines for w in (line.waypoints[0], line.waypoints[-1])}
+    ranks = {}
+    for place in spec.places:
+        at_end = (round(place.lat, 2), round(place.lon, 2)) in ends
+        ranks[place.id] = 0 if place.kind == "capital" else 1 if at_end else _maps().PLACE_RANK.get(place.kind, 4)
+    return ranks
 
 
 def map_items(project, spec) -> list[tuple[str, str, object]]:
