@@ -19,7 +19,6 @@ from kzreport.builders.maps import png_name
 from kzreport.i18n import Words
 
 CONTINUED = Words("zh-Hans")("continued")
-NO_MAP_TEXT = Words("zh-Hans")("map_not_drawn")
 from kzreport.errors import InputError
 from kzreport.resources import default_source
 

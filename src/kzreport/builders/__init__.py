@@ -30,9 +30,9 @@ class Builder:
     feeds_others = False
     """True when other builders use its outputs (the map images), so it runs first."""
     runs_apart = False
+    """True when nothing later needs its outputs, so it may run in a child process beside the others."""
     finish_stage = "finish"
     """How the timings name the ``finish`` step."""
-    """True when nothing later needs its outputs, so it may run in a child process beside the others."""
 
     def build(self, project, reporter) -> None:
         """Render the project's outputs of this format into ``project.outputs``."""
