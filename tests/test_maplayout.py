@@ -86,6 +86,56 @@ def test_corner_with_least_content_takes_the_legend():
     assert maplayout.corner_box("bottomleft", 80, 40, (400, 200)) == (0, 160, 80, 200)
 
 
+def test_a_label_covers_no_route_when_a_shifted_position_is_free():
+    # Routes pass right, left, above and below the point: no side of the eight is clear, but a position
+    # slid down beside the point is (the Lubmin case: a line beside, labels and markers around).
+    segments = [((60, 95), (60, 130)), ((0, 104), (200, 104)), ((20, 80), (20, 130)), ((0, 88), (200, 88))]
+    request = LabelRequest("a", 55, 100, 30, 10, 4)
+    assert all(maplayout.route_cover(maplayout.candidate_box(request, side), segments, 1.0) > 0
+               for side in maplayout.SIDES)
+    (label,), _ = place_labels([request], [], (0, 0, 200, 200), segments)
+    assert maplayout.route_cover(label.box, segments, 1.0) == 0.0, label
+    # Without the free position, the label takes the one covering the least route, and is not dropped.
+    crowded = [*segments, ((0, 115), (200, 115))]
+    (label,), dropped = place_labels([request], [], (0, 0, 200, 200), crowded)
+    assert not dropped
+    least = min(maplayout.route_cover(box, crowded, 1.0) for _, box in maplayout.candidates(request))
+    assert maplayout.route_cover(label.box, crowded, 1.0) == least > 0
+
+
+def test_route_cover_measures_the_length_under_a_label():
+    assert maplayout.route_cover((10, 10, 50, 20), [((0, 15), (100, 15))], 1.0) == pytest.approx(44.0)
+    assert maplayout.route_cover((10, 10, 50, 20), [((0, 30), (100, 30))], 1.0) == 0.0
+
+
+def test_two_blocks_take_the_corners_that_hide_nothing():
+    viewport = (400, 200)
+    # A point at the top left, a route along the bottom right and one into the top right: the legend fits
+    # only the top right, and the foot only the bottom left in its narrower, taller shape.
+    segments = [((130, 190), (400, 190)), ((300, 0), (300, 40))]
+    points = [(20, 20)]
+
+    def cost(box):
+        return maplayout.hidden_content(box, points, segments, 1000.0)
+
+    def shape(width, height):
+        return lambda corner: [maplayout.corner_box(corner, width, height, viewport)]
+
+    legend = [shape(90, 60)]
+    foot = [shape(200, 30), shape(125, 45)]
+    (c1, i, c2, j, hidden), *rest = maplayout.arrange_corners(legend, foot, cost)
+    assert (c1, c2, j, hidden) == ("topright", "bottomleft", 1, 0.0)
+    assert all(r[0] != r[2] for r in rest) and [r[4] for r in rest] == sorted(r[4] for r in rest)
+    assert maplayout.arrange_corners(legend, foot, cost) == maplayout.arrange_corners(legend, foot, cost)
+
+
+def test_stacked_blocks_sit_on_each_other_from_the_corner():
+    bottom = maplayout.stacked_boxes("bottomright", [(100, 30), (50, 20)], (400, 200))
+    assert bottom == [(300, 170, 400, 200), (350, 150, 400, 170)]
+    top = maplayout.stacked_boxes("topleft", [(100, 30), (50, 20)], (400, 200))
+    assert top == [(0, 0, 100, 30), (0, 30, 50, 50)]
+
+
 def _distance(p, line):
     """Return the distance from p to a polyline."""
     best = math.inf
@@ -143,3 +193,35 @@ def test_map_checks():
     assert geo.map_problems(_spec(-40, -140, -30, -125, pipelines=[object()])) == []
     # Across the antimeridian a place at -175 lies inside 170..-170.
     assert geo.map_problems(_spec(50, 170, 60, -170, [("Adak", 51.9, -176.6)])) == []
+
+
+def test_a_long_name_splits_at_a_space_into_even_lines():
+    measure = lambda text: text_width(text, LATIN, 10, bold=True)  # noqa: E731
+    assert maplayout.two_lines("Wilhelmshaven LNG terminal", measure) == ("Wilhelmshaven", "LNG terminal")
+    # Words in Han text keep together when the lines are not much less even for it.
+    hant = lambda text: text_width(text, ("Noto Sans CJK TC", "Noto Sans"), 10, bold=True)  # noqa: E731
+    assert maplayout.two_lines("Coral Sul 浮式液化天然氣船", hant) == ("Coral Sul", "浮式液化天然氣船")
+    # Han text alone breaks between characters, never before closing punctuation.
+    first, second = maplayout.two_lines("马德岛原油码头（皎漂）", lambda t: text_width(t, HANS, 10))
+    assert first + second == "马德岛原油码头（皎漂）" and not second.startswith("）")
+    assert maplayout.two_lines("Lubmin", measure) is None
+
+
+def test_a_label_slid_toward_another_point_reads_as_that_ones():
+    own, other = (100.0, 100.0), (40.0, 100.0)
+    beside = (108.0, 95.0, 150.0, 105.0)  # east of its point
+    slid = (10.0, 108.0, 96.0, 118.0)  # south-west, its middle under the other point
+    assert maplayout.ambiguity(beside, own, [own, other]) == 0
+    assert maplayout.ambiguity(slid, own, [own, other]) > 20
+
+
+def test_a_long_label_goes_on_two_lines_beside_its_point_rather_than_slid_to_another():
+    # The one-line positions are blocked right and left by markers, or would sit under the other point.
+    own, other = (200.0, 100.0), (120.0, 100.0)
+    request = LabelRequest("long", *own, 160.0, 10.0, 5.0, wrapped=(84.0, 20.0))
+    blockers = [_marker(*other), (206, 92, 330, 99.5), (40, 92, 194, 99.5), (120, 101, 330, 104)]
+    placed, dropped = place_labels([request, LabelRequest("short", *other, 30.0, 10.0, 5.0)], blockers,
+                                   (0, 0, 400, 200), pad=1.0)
+    label = next(label for label in placed if label.key == "long")
+    assert label.wrapped and label.box[3] - label.box[1] == pytest.approx(20.0)
+    assert maplayout.ambiguity(label.box, own, [own, other]) == 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 Box = tuple[float, float, float, float]
@@ -141,15 +141,19 @@ class LabelRequest:
     height: float
     gap: float
     """Pixels between the point's centre and the nearest edge of the label."""
+    wrapped: tuple[float, float] | None = None
+    """Width and height of the label set on two lines (a long name), tried after the one-line sides."""
 
 
 @dataclass(frozen=True)
 class PlacedLabel:
-    """Where a label went: its box and the side of the point it is on (``e``, ``ne``, ``w``, ...)."""
+    """Where a label went: its box, the side of the point it is on (``e``, ``ne``, ``w``, ...) and
+    whether it is set on two lines."""
 
     key: str
     box: Box
     side: str
+    wrapped: bool = False
 
 
 SIDES = ("e", "ne", "se", "w", "nw", "sw", "n", "s")
@@ -174,23 +178,76 @@ def candidate_box(request: LabelRequest, side: str) -> Box:
     return left, top, left + w, top + h
 
 
+SHIFTS: tuple[tuple[str, float, float], ...] = (
+    ("e", 0, -0.5), ("e", 0, 0.5), ("w", 0, -0.5), ("w", 0, 0.5), ("n", 0.3, 0), ("n", -0.3, 0),
+    ("s", 0.3, 0), ("s", -0.3, 0), ("e", 0, -0.9), ("e", 0, 0.9), ("w", 0, -0.9), ("w", 0, 0.9),
+    ("ne", 0, -0.5), ("nw", 0, -0.5), ("se", 0, 0.5), ("sw", 0, 0.5))
+"""Further positions, tried after ``SIDES``: a side's box slid along the point's side by a fraction of the
+label's width and height (still touching the point's gap), for a label that would otherwise cover a route
+or be dropped in a crowd."""
+
+
+def candidates(request: LabelRequest) -> list[tuple[str, Box]]:
+    """Return (side, box) of every position tried for a label on one line, best first: ``SIDES``, then
+    ``SHIFTS``."""
+    found = [(side, candidate_box(request, side)) for side in SIDES]
+    for side, fx, fy in SHIFTS:
+        left, top, right, bottom = candidate_box(request, side)
+        dx, dy = fx * request.width, fy * request.height
+        found.append((side, (left + dx, top + dy, right + dx, bottom + dy)))
+    return found
+
+
+def positions(request: LabelRequest) -> list[tuple[str, Box, bool]]:
+    """Return (side, box, on two lines) of every position tried for a label, best first: the one-line
+    ``SIDES``, then the two-line ones (a long name beside its point rather than slid away from it), then
+    the one-line ``SHIFTS``."""
+    single = [(side, box, False) for side, box in candidates(request)]
+    if request.wrapped is None:
+        return single
+    two = replace(request, width=request.wrapped[0], height=request.wrapped[1])
+    return [*single[:len(SIDES)], *((side, candidate_box(two, side), True) for side in SIDES), *single[len(SIDES):]]
+
+
+def two_lines(text: str, measure) -> tuple[str, str] | None:
+    """Return ``text`` split into the two lines of most even width, or None when it has no break; ``measure``
+    gives a text's width. Breaks go at a space or between two wide characters, a space preferred unless the
+    lines it gives are a quarter wider (a name of words in Han text is not split inside a word)."""
+    breaks = [(text[:i].rstrip(), text[i:].lstrip(), 1.0 if text[i] == " " else SPLIT_WORD_COST)
+              for i in range(1, len(text))
+              if text[i] == " " or (_wide(text[i - 1]) and _wide(text[i]) and not re.match(CLOSERS, text[i]))]
+    best = min(((max(measure(a), measure(b)) * cost, a, b) for a, b, cost in breaks if a and b), default=None)
+    return best[1:] if best else None
+
+
+SPLIT_WORD_COST = 1.25
+"""How much wider two lines split between Han characters may be than lines split at a space, and still
+be chosen."""
+
+
+def _wide(ch: str) -> bool:
+    """Return whether a character is wide (Han, kana, full-width forms): a line may break beside it."""
+    return "\u2E80" <= ch <= "\uFFEF"
+
+
 def place_labels(requests: list[LabelRequest], obstacles: list[Box], frame: Box,
                  segments: list[tuple[Point, Point]] = (), pad: float = 1.0) -> tuple[list[PlacedLabel], list[str]]:
     """Return the labels placed and the keys of those dropped.
 
-    ``requests`` come most important first; each takes the best side (fewest route segments crossed,
-    then the order of ``SIDES``) where it lies inside ``frame`` and overlaps no obstacle and no label
-    placed before it (boxes grown by ``pad``). A label with no free side may still go in when one label
+    ``requests`` come most important first; each takes the best position (least route covered and
+    nearness to another point than its own, ``ambiguity``, then the order of ``positions``) where it lies inside ``frame`` and overlaps no obstacle and no label placed
+    before it (boxes grown by ``pad``). A label with no free side may still go in when one label
     already placed can move to another free side to make room; otherwise it is dropped.
     """
     placed: dict[str, PlacedLabel] = {}
     dropped: list[str] = []
     by_key = {r.key: r for r in requests}
+    points = [(r.x, r.y) for r in requests]
     for request in requests:
         around = _others(request, obstacles)
-        choice = _best_side(request, around, list(placed.values()), frame, segments, pad)
+        choice = _best_side(request, around, list(placed.values()), frame, segments, pad, points)
         if choice is None:
-            choice = _make_room(request, by_key, placed, obstacles, frame, segments, pad)
+            choice = _make_room(request, by_key, placed, obstacles, frame, segments, pad, points)
         if choice is None:
             dropped.append(request.key)
         else:
@@ -214,26 +271,54 @@ def _free(box: Box, obstacles: list[Box], labels: list[PlacedLabel], frame: Box,
 
 
 def _best_side(request: LabelRequest, obstacles: list[Box], labels: list[PlacedLabel], frame: Box,
-               segments, pad: float) -> PlacedLabel | None:
+               segments, pad: float, points: list[Point] = ()) -> PlacedLabel | None:
     """Return the best free position of a label, or None."""
-    best: tuple[int, int, PlacedLabel] | None = None
-    for rank, side in enumerate(SIDES):
-        box = candidate_box(request, side)
+    best: tuple[float, int, PlacedLabel] | None = None
+    for rank, (side, box, wrapped) in enumerate(positions(request)):
         if not _free(box, obstacles, labels, frame, pad):
             continue
-        # Routes count as crossed when they pass within the pad (plus a line's half width) of the text.
-        clear = grow(box, 2 * pad)
-        crossings = sum(segment_crosses(clear, a, b) for a, b in segments)
-        if best is None or (crossings, rank) < best[:2]:
-            best = (crossings, rank, PlacedLabel(request.key, box, side))
+        score = (route_cover(box, segments, pad) + ambiguity(box, (request.x, request.y), points), rank)
+        if best is None or score < best[:2]:
+            best = (*score, PlacedLabel(request.key, box, side, wrapped))
     return best[2] if best else None
 
 
-def _make_room(request, by_key, placed: dict[str, PlacedLabel], obstacles, frame, segments, pad) -> PlacedLabel | None:
+def box_distance(box: Box, point: Point) -> float:
+    """Return the distance from a point to the nearest edge of a box (0 inside it)."""
+    dx = max(box[0] - point[0], 0.0, point[0] - box[2])
+    dy = max(box[1] - point[1], 0.0, point[1] - box[3])
+    return math.hypot(dx, dy)
+
+
+def ambiguity(box: Box, own: Point, points: list[Point]) -> float:
+    """Return by how many pixels another point comes nearer a label box than its own point does, plus half
+    the label's height, or nearer the box's middle (0 when its own point is the nearest both ways), rounded
+    to a pixel: a label
+    slid along its side, or long, must still read as its own point's. Weighed against route covered."""
+    others = [p for p in points if p != own]
+    if not others:
+        return 0.0
+    mine = box_distance(box, own) + (box[3] - box[1]) / 2
+    nearest = min(box_distance(box, p) for p in others)
+    # The eye also pairs a label with the point nearest its middle: one centred under another point is that one's.
+    middle = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+    centred = math.dist(middle, own) - min(math.dist(middle, p) for p in others)
+    return round(max(0.0, mine - nearest, centred))
+
+
+def route_cover(box: Box, segments, pad: float) -> float:
+    """Return how many pixels of route a label box covers: the length of the segments inside it grown by
+    twice ``pad`` (a line's half width and its white casing reach that far into the text), rounded to a
+    tenth of a pixel so that a position clear of every route compares equal to another."""
+    clear = grow(box, 2 * pad)
+    return round(sum(clipped_length(clear, a, b) for a, b in segments), 1)
+
+
+def _make_room(request, by_key, placed: dict[str, PlacedLabel], obstacles, frame, segments, pad,
+               points: list[Point] = ()) -> PlacedLabel | None:
     """Return a position for a label made free by moving one placed label to another free side, or None."""
     around = _others(request, obstacles)
-    for side in SIDES:
-        box = candidate_box(request, side)
+    for side, box, wrapped in positions(request):
         if not inside(box, frame) or any(overlaps(grow(box, pad), o) for o in around):
             continue
         blockers = [label for label in placed.values() if overlaps(grow(box, pad), label.box)]
@@ -241,9 +326,9 @@ def _make_room(request, by_key, placed: dict[str, PlacedLabel], obstacles, frame
             continue
         blocker = blockers[0]
         others = [label for label in placed.values() if label.key != blocker.key]
-        mine = PlacedLabel(request.key, box, side)
+        mine = PlacedLabel(request.key, box, side, wrapped)
         moved = _best_side(by_key[blocker.key], _others(by_key[blocker.key], obstacles), [*others, mine], frame,
-                           segments, pad)
+                           segments, pad, points)
         if moved is not None:
             placed[blocker.key] = moved
             return mine
@@ -278,6 +363,48 @@ def least_hidden_corner(size: tuple[float, float], viewport: tuple[float, float]
     """Return the corner where a block of ``size`` hides the least content (ties in the order of ``corners``)."""
     return min(corners, key=lambda c: (hidden_content(corner_box(c, *size, viewport), points, segments,
                                                       point_weight, reach), corners.index(c)))
+
+
+FOOT_CORNERS = ("bottomright", "bottomleft", "topright", "topleft")
+"""Corners for the scale and the credit, in the order preferred when they hide as much: the bottom first."""
+
+
+def arrange_corners(first: list, second: list, cost, first_corners=CORNERS,
+                    second_corners=FOOT_CORNERS) -> list[tuple[str, int, str, int, float]]:
+    """Return every way two blocks can go, each in a corner of its own, those that together hide the
+    least first: (first's corner, index of its shape, second's corner, index of its shape, what they hide).
+
+    ``first`` and ``second`` list each block's shapes, best first (a block that can wrap narrower and
+    taller offers several), each a function from a corner to the boxes the block covers there;
+    ``cost(box)`` says how much a box hides. Ties go to the fewest steps down the lists of shapes, then
+    the order of the corners, so the order is deterministic.
+    """
+    costs = {}
+    for which, shapes, corners in ((0, first, first_corners), (1, second, second_corners)):
+        for index, shape in enumerate(shapes):
+            for corner in corners:
+                costs[which, index, corner] = sum(cost(box) for box in shape(corner))
+    found = []
+    for i, _ in enumerate(first):
+        for j, _ in enumerate(second):
+            for a, c1 in enumerate(first_corners):
+                for b, c2 in enumerate(second_corners):
+                    if c1 != c2:
+                        total = costs[0, i, c1] + costs[1, j, c2]
+                        found.append(((total, i + j, a, b, i), (c1, i, c2, j, total)))
+    return [arrangement for _, arrangement in sorted(found)]
+
+
+def stacked_boxes(corner: str, sizes: list[tuple[float, float]], viewport: tuple[float, float]) -> list[Box]:
+    """Return the boxes of blocks stacked in a corner, each (width, height) from the corner's edge inward:
+    the first at the top of a top corner or at the bottom of a bottom corner."""
+    boxes, used = [], 0.0
+    for width, height in sizes:
+        left, top, right, bottom = corner_box(corner, width, height, viewport)
+        shift = used if corner.startswith("top") else -used
+        boxes.append((left, top + shift, right, bottom + shift))
+        used += height
+    return boxes
 
 
 # --- parallel routes side by side ------------------------------------------------------------------------

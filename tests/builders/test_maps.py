@@ -306,8 +306,8 @@ def test_english_brief_writes_english_names_and_words(tmp_path):
     page = render_map_html(project, project.source.map("north-sea"))
     assert '<html lang="en">' in page
     for text in ("Norway", "Denmark", "Germany", "United Kingdom", "Netherlands", "Crude oil pipeline (halted)",
-                 "Gas pipeline (damaged)", "Places", "halted (January 2023 – March 2023)",
-                 "damaged (since September 2022)", "Estimated positions: Draupner", "Sources: article: Test article",
+                 "Gas pipeline (damaged)", "Places", "halted, January 2023 – March 2023",
+                 "damaged, since September 2022", "Estimated positions: Draupner", "Sources: article: Test article",
                  "Oil terminal"):
         assert text in page, text
     # The map's own words are English: no Han character anywhere in the page (the brief has none either).
@@ -328,7 +328,7 @@ def test_traditional_brief_writes_traditional_names(tmp_path):
     assert '<html lang="zh-Hant">' in page
     assert "俄羅斯" in page and "俄罗斯" not in page
     assert "烏克蘭" in page and "乌克兰" not in page
-    for text in ("原油管道（曾中斷）", "地點", "曾中斷（2022年3月至2022年8月）", "長度：1,511 公里", "估計位置：",
+    for text in ("原油管道（曾中斷）", "地點", "曾中斷，2022年3月至2022年8月", "長度：1,511 公里", "估計位置：",
                  "石油碼頭（位置為估計）", "來源：w2：Caspian Pipeline Consortium"):
         assert text in page, text
     assert 'font-family: "Noto Sans CJK TC", "Noto Sans"' in page
@@ -336,7 +336,7 @@ def test_traditional_brief_writes_traditional_names(tmp_path):
 
 def test_simplified_popups_say_status_and_dates(maps_source, tmp_path):
     page = map_html(maps_source, tmp_path / "out")
-    for text in ("原油管道 · 曾中断（2022年3月至2022年8月）", "运力：6,700万吨/年", "长度：1,511 公里",
+    for text in ("原油管道 · 曾中断，2022年3月至2022年8月", "运力：6,700万吨/年", "长度：1,511 公里",
                  "中断记录：", "估计位置：", "来源：w2：Caspian Pipeline Consortium", "石油码头"):
         assert text in page, text
 
@@ -497,8 +497,9 @@ def test_world_map_draws_every_continent(region_pngs, tmp_path):
 
 # --- layout read back from the page: labels, legend, parallel routes, sizes per target ---------------------
 
+BRIEFS = Path(__file__).resolve().parents[2] / "briefs"
 LAYOUT_SOURCES = {"myanmar": FIXTURES / "myanmar-pipelines.yaml", "europe": FIXTURES / "europe-gas.en.yaml",
-                  "kazakhstan": Path(__file__).resolve().parents[2] / "briefs" / "kazakhstan-2022.yaml",
+                  "kazakhstan": BRIEFS / "kazakhstan-2022.yaml", "kazakhstan-en": BRIEFS / "kazakhstan-2022.en.yaml",
                   "mozambique": FIXTURES / "mozambique-lng.zh-Hant.yaml"}
 MEASURE_PAGE = """(CASING) => {
     const map = window.kzreportMap;
@@ -516,14 +517,15 @@ MEASURE_PAGE = """(CASING) => {
             markers.push([p.x, p.y, layer.getRadius() + layer.options.weight / 2]);
         } else if (layer instanceof L.Polyline && !(layer instanceof L.Polygon) && !layer.feature
                    && layer.options.color !== CASING) {
-            routes.push({color: layer.options.color, points: layer.getLatLngs().map(ll => {
+            routes.push({color: layer.options.color, weight: layer.options.weight, points: layer.getLatLngs().map(ll => {
                 const p = map.latLngToContainerPoint(ll); return [p.x, p.y]; })});
         }
     });
     const furniture = ['.kz-legend', '.leaflet-control-scale', '.leaflet-control-attribution']
         .map(s => rect(document.querySelector(s)));
     const legendFont = parseFloat(getComputedStyle(document.querySelector('.kz-legend-row')).fontSize);
-    return {labels, markers, routes, furniture, legendFont};
+    const highlighted = [...document.querySelectorAll('.kz-highlight span')].map(el => el.textContent);
+    return {labels, markers, routes, furniture, legendFont, highlighted};
 }"""
 
 
@@ -567,6 +569,21 @@ def cluster_source(folder: Path) -> Path:
     return path
 
 
+STRIP_PLACES = "".join(
+    f"      - {{id: s{n}, name: 南{n}, kind: city, lat: 39.5, lon: {lon}}}\n" for n, lon in enumerate(range(34, 63, 4))
+) + "      - {id: nw, name: 西北, kind: city, lat: 51.4, lon: 34.8}\n"
+
+
+def strip_source(folder: Path) -> Path:
+    """Return the maps fixture with places all along its bottom edge and in its top left corner: no corner
+    but the top right is free, so the scale and the credit go into a strip below the map."""
+    text = (FIXTURES / "maps.yaml").read_text(encoding="utf-8")
+    assert "\n    pipelines:\n" in text
+    path = folder / "strip.yaml"
+    path.write_text(text.replace("\n    pipelines:\n", "\n" + STRIP_PLACES + "    pipelines:\n", 1), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="module")
 def measured_pages(tmp_path_factory) -> dict[tuple[str, str], dict]:
     """Return, per (source, target), what the page of its first map draws, read back in the browser."""
@@ -579,7 +596,8 @@ def measured_pages(tmp_path_factory) -> dict[tuple[str, str], dict]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(find_browser()), args=BROWSER_ARGS)
         try:
-            sources = {**LAYOUT_SOURCES, "cluster": cluster_source(tmp_path_factory.mktemp("cluster"))}
+            sources = {**LAYOUT_SOURCES, "cluster": cluster_source(tmp_path_factory.mktemp("cluster")),
+                       "strip": strip_source(tmp_path_factory.mktemp("strip"))}
             for name, source in sources.items():
                 project = project_for(source, Path("/nonexistent/out"))
                 spec = project.source.maps[0]
@@ -595,7 +613,7 @@ def measured_pages(tmp_path_factory) -> dict[tuple[str, str], dict]:
     return found
 
 
-PAGES = [(name, target) for name in [*LAYOUT_SOURCES, "cluster"] for target in ("pdf", "slide")]
+PAGES = [(name, target) for name in [*LAYOUT_SOURCES, "cluster", "strip"] for target in ("pdf", "slide")]
 
 
 @pytest.mark.browser
@@ -634,7 +652,52 @@ def test_legend_hides_no_place_or_route_end_and_credit_clears_the_scale(measured
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("name", ["myanmar", "europe", "kazakhstan", "cluster"])
+@pytest.mark.parametrize("name, target", PAGES)
+def test_no_furniture_sits_over_a_route_a_place_or_a_route_end(measured_pages, name, target):
+    # The legend, the scale and the credit as drawn, against each route's line (with half its width) and
+    # each place's marker: the BTC line's end and Ceyhan sat under the credit of the English brief's PDF map.
+    page = measured_pages[name, target]
+    for which, box in zip(("legend", "scale", "credit"), page["furniture"]):
+        for x, y, r in page["markers"]:
+            assert not _circle_meets_box(x, y, r, box), (which, "marker", x, y)
+        for route in page["routes"]:
+            grown = (box[0] - route["weight"] / 2, box[1] - route["weight"] / 2,
+                     box[2] + route["weight"] / 2, box[3] + route["weight"] / 2)
+            for a, b in zip(route["points"], route["points"][1:]):
+                assert not _segment_meets_box(a, b, grown), (which, "route", route["color"], a, b)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("target", ["pdf", "slide"])
+def test_a_map_with_no_free_corner_puts_scale_and_credit_in_a_strip_below(measured_pages, target):
+    from kzreport.builders.maps import TARGETS, map_layout
+
+    page = measured_pages["strip", target]
+    project = project_for(FIXTURES / "maps.yaml", Path("/nonexistent/out"))
+    layout = map_layout(project, page["spec"], TARGETS[target])
+    assert layout.view.pad[3] > 0 and not any(layout.faults), layout.faults
+    # Every place and route lies above the strip; the scale and the credit lie in it, side by side.
+    _, scale, credit = page["furniture"]
+    top = page["target"].viewport[1] - layout.view.pad[3]
+    assert all(y + r <= top for _, y, r in page["markers"])
+    assert all(y <= top for route in page["routes"] for _, y in route["points"])
+    assert scale[1] >= top - 1 and credit[1] >= top - 1 and not _boxes_meet(scale, credit)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name, names", [
+    ("europe", {"Norway", "Denmark", "Germany", "Poland"}), ("kazakhstan", {"哈萨克斯坦"}),
+    ("kazakhstan-en", {"Kazakhstan"}), ("myanmar", {"缅甸", "中国"}), ("mozambique", {"莫三比克", "坦尚尼亞"}),
+])
+def test_every_highlighted_country_is_named(measured_pages, name, names):
+    # Poland, highlighted on the Baltic map, lost its name on the slide to the place labels around it.
+    for target in ("pdf", "slide"):
+        page = measured_pages[name, target]
+        assert set(page["highlighted"]) == names, (target, page["highlighted"])
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ["myanmar", "europe", "kazakhstan", "kazakhstan-en", "cluster", "strip"])
 def test_legend_box_meets_no_route(measured_pages, name):
     for target in ("pdf", "slide"):
         page = measured_pages[name, target]
@@ -695,10 +758,9 @@ def test_each_parallel_route_shows_its_own_colour_along_its_length(measured_page
             dashed = line.status != "operating"
             share = _share_in_colour(image, route["points"], route["color"], page["target"].device_scale,
                                      skip=30 * page["target"].size)
-            # Solid lines show their colour nearly everywhere (labels and markers of the places they pass sit
-            # on a few samples: Lubmin's beside the Baltic Pipe takes a fifth of that short line on the
-            # slide); dashed ones on their dashes.
-            assert share >= (0.3 if dashed else 0.78), (target, line.id, share)
+            # Solid lines show their colour nearly everywhere (only the markers of the places they pass and
+            # the routes crossing them sit on a few samples: no label covers them); dashed ones on their dashes.
+            assert share >= (0.3 if dashed else 0.85), (target, line.id, share)
 
 
 @pytest.mark.parametrize("old, new, at, where, message", [

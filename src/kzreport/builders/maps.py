@@ -107,7 +107,7 @@ PNG_NAMES = {"pdf": "{id}.png", "slide": "{id}.slide.png"}
 
 RASTER_VIEWPORT = PDF.viewport
 RASTER_SCALE = PDF.device_scale
-RASTER_VERSION = "kzreport-maps-3"
+RASTER_VERSION = "kzreport-maps-4"
 """Part of the cache key: change it when the rasterizing changes what a PNG looks like."""
 SIMPLIFY_DEVICE_PX = 0.8
 """How far (device pixels of the PNG) a simplified coastline or border may stray from Natural Earth's."""
@@ -209,6 +209,9 @@ class View:
     viewport: tuple[int, int] = SCREEN.viewport
     detail: float = 1.0
     """Device pixels per CSS pixel relative to ``DETAIL_REFERENCE_SCALE``: how fine the basemap is cut."""
+    pad: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    """CSS pixels on the left, top, right and bottom of the page kept out of the bounds' fit (Leaflet's
+    ``paddingTopLeft`` and ``paddingBottomRight``): strips beside the map's content for the furniture."""
 
     @property
     def crosses_antimeridian(self) -> bool:
@@ -235,16 +238,20 @@ class View:
         return geo.latitude(y), math.degrees(x)
 
 
-def map_view(spec, target: Target = SCREEN) -> View:
-    """Return the view of a map's bounds in a target's page."""
+def map_view(spec, target: Target = SCREEN, pad: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)) -> View:
+    """Return the view of a map's bounds in a target's page, fitted inside strips of ``pad`` CSS pixels
+    (left, top, right, bottom), as Leaflet's fitBounds with paddings and zoomSnap 0 fits it."""
     b = spec.bounds
     east = geo.unwrap_east(b.west, b.east)
     x0, x1 = math.radians(b.west), math.radians(east)
     y0, y1 = geo.mercator_y(b.south), geo.mercator_y(b.north)
     viewport = target.viewport
-    scale = min(viewport[0] / (x1 - x0), viewport[1] / (y1 - y0))
-    return View(b.west, b.south, east, b.north, scale, (x0 + x1) / 2, (y0 + y1) / 2, viewport,
-                target.device_scale / DETAIL_REFERENCE_SCALE if target.name != "screen" else 1.0)
+    left, top, right, bottom = pad
+    scale = min((viewport[0] - left - right) / (x1 - x0), (viewport[1] - top - bottom) / (y1 - y0))
+    # Leaflet moves the map's centre from the bounds' centre by half the difference of the paddings.
+    return View(b.west, b.south, east, b.north, scale, (x0 + x1) / 2 + (right - left) / 2 / scale,
+                (y0 + y1) / 2 - (bottom - top) / 2 / scale, viewport,
+                target.device_scale / DETAIL_REFERENCE_SCALE if target.name != "screen" else 1.0, tuple(pad))
 
 
 def basemap_box(view: View) -> geo.Box:
@@ -268,10 +275,11 @@ def _view_areas(view: View) -> tuple[geo.Area, ...]:
     return geo.basemap(basemap_box(view), level, SIMPLIFY_DEVICE_PX / device_scale)
 
 
-def basemap_geojson(spec, target: Target = SCREEN) -> dict:
-    """Return the map's basemap as GeoJSON, each country marked whether it is highlighted."""
+def basemap_geojson(spec, target: Target = SCREEN, view: View | None = None) -> dict:
+    """Return the map's basemap as GeoJSON (for ``view``, else the target's unpadded view), each country
+    marked whether it is highlighted."""
     features = []
-    for area in basemap_areas(spec, target):
+    for area in _view_areas(view or map_view(spec, target)):
         coordinates = [[[list(p) for p in ring] for ring in polygon] for polygon in area.polygons]
         features.append({"type": "Feature", "properties": {"highlight": bool(area.code) and area.code in spec.highlight},
                          "geometry": {"type": "MultiPolygon", "coordinates": coordinates}})
@@ -297,8 +305,11 @@ LEGEND_TITLE_WIDTH = 260
 SWATCH = (44, 10, 6)
 """A legend row's line sample: width, height, gap before the text."""
 CREDIT_FONT = 11
-CREDIT_WIDTH = 0.42
-"""Widest line of the credit, as a share of the map's width; longer credits wrap."""
+CREDIT_WIDTHS = (0.42, 0.34, 0.27)
+"""Widest line of the credit, as a share of the map's width (longer credits wrap): the first, or a
+narrower one where that keeps the credit off the map's content."""
+LEGEND_TITLE_WRAP = (1.0, 0.75, 0.55)
+"""Shares of ``LEGEND_TITLE_WIDTH`` the legend's title may wrap to, to make the legend narrower."""
 SCALE_FONT = 12
 SCALE_WIDTH = 100
 """Longest scale bar."""
@@ -342,9 +353,18 @@ class Furniture:
     legend_size: tuple[float, float]
     title_lines: tuple[str, ...]
     foot_corner: str
-    """The corner of the scale and, under it, the credit."""
-    foot_box: tuple[float, float, float, float]
+    """The corner of the credit, and of the scale unless ``scale_corner`` says otherwise (under the scale in
+    a bottom corner, over it in a top one)."""
+    scale_box: tuple[float, float, float, float]
+    credit_box: tuple[float, float, float, float]
     credit_lines: tuple[str, ...]
+    scale_corner: str = ""
+    """The scale's own corner, when it is not the credit's (side by side in a strip below the map)."""
+
+    @property
+    def boxes(self) -> tuple[tuple[float, float, float, float], ...]:
+        """Return the boxes of the legend, the scale and the credit, with their margins."""
+        return self.legend_box, self.scale_box, self.credit_box
 
 
 @dataclass(frozen=True)
@@ -364,12 +384,45 @@ class MapLayout:
     countries: tuple[tuple[str, float, float, bool], ...]
     """(name, lat, lon, highlighted) of each country named."""
     country_boxes: tuple[tuple[float, float, float, float], ...]
+    dropped_countries: tuple[str, ...] = ()
+    """Names of the highlighted countries that could not be named anywhere in their visible part."""
+    hidden: float = 0.0
+    """What the legend, the scale and the credit hide of routes, places and route ends (``_furniture``)."""
+
+    @property
+    def faults(self) -> tuple[bool, int, int]:
+        """Return what is wrong with the layout, worst first: furniture over content, place labels
+        dropped, highlighted countries unnamed."""
+        return self.hidden > 0, len(self.dropped), len(self.dropped_countries)
 
 
 def map_layout(project, spec, target: Target = SCREEN) -> MapLayout:
     """Return the layout of a map in a target: routes side by side, legend and credit in the emptiest
-    corners, place labels without collisions (dropped in importance order), then country names."""
-    view = map_view(spec, target)
+    corners, place labels without collisions (dropped in importance order), then country names.
+
+    When the furniture cannot keep off the content, or place labels or a highlighted country's name find
+    no room, the map is also laid out fitted beside strips kept for the furniture, outside the bounds and
+    so over no route or place: below it for the scale and the credit, on its right or its left for the
+    legend, or both; the layout with the fewest faults is kept (the first tried, of those as good)."""
+    layout = _layout_in(project, spec, target, map_view(spec, target))
+    if any(layout.faults):
+        # The strips: the widest credit's height beside the scale (each in a bottom corner), the narrowest
+        # legend's width with its margin.
+        low = strip_height(_furniture(project, spec, target, [], [], strip=True)[0][2])
+        side = math.ceil(min(w for _, (w, _) in _legend_shapes(project, spec, target)) + CONTROL_MARGIN * target.size)
+        tries = [((0, 0, 0, low), True), ((0, 0, side, 0), False), ((side, 0, 0, 0), False),
+                 ((0, 0, side, low), True), ((side, 0, 0, low), True)]
+        for pad, strip in tries:
+            other = _layout_in(project, spec, target, map_view(spec, target, pad), strip=strip)
+            if other.faults < layout.faults:
+                layout = other
+            if not any(layout.faults):
+                break
+    return layout
+
+
+def _layout_in(project, spec, target: Target, view: View, strip: bool = False) -> MapLayout:
+    """Return the layout of a map in a target's view."""
     size = target.size
     weights = [route_style(line, project.theme.map, size)["weight"] for line in spec.pipelines]
     raw = [[view.pixel(w.lat, w.lon) for w in line.waypoints] for line in spec.pipelines]
@@ -380,14 +433,40 @@ def map_layout(project, spec, target: Target = SCREEN) -> MapLayout:
     segments = [(a, b) for line in moved for a, b in zip(line, line[1:])]
     points = [view.pixel(p.lat, p.lon) for p in spec.places]
     ends = [view.pixel(w.lat, w.lon) for line in spec.pipelines for w in (line.waypoints[0], line.waypoints[-1])]
-    furniture = _furniture(project, spec, target, points + ends, segments)
-    labels, dropped = _place_labels(project, spec, target, view, points, ends, segments, furniture)
-    countries, country_boxes = _country_labels(project, spec, target, view, segments,
-                                               [*(label.box for label in labels.values()),
-                                                *_point_boxes(spec, points, ends, size),
-                                                furniture.legend_box, furniture.foot_box])
+    # The furniture that hides nothing and leaves room for the most place labels (then hides the least of
+    # the highlighted countries' middles), among the few best arrangements.
+    best = None
+    for n, (hard, soft, option) in enumerate(_furniture(project, spec, target, points + ends, segments,
+                                                        _highlight_points(spec, view, size), strip)):
+        placed, lost = _place_labels(project, spec, target, view, points, ends, segments, option)
+        key = (hard, len(lost), soft, n)
+        if best is None or key < best[0]:
+            best = (key, option, placed, lost)
+    _, furniture, labels, dropped = best
+    fixed = [*_point_boxes(spec, points, ends, size), *furniture.boxes]
+    countries, country_boxes, dropped_countries = _country_labels(project, spec, target, view, segments,
+                                                                  [*(label.box for label in labels.values()), *fixed])
+    if dropped_countries:
+        # A highlighted country's name may go first, where a place label other than a capital's or a route
+        # end's was (that label moving elsewhere), when that names more highlighted countries and drops no
+        # more place labels. The labels are tried one at a time, least important first, then all together.
+        key = _key_places(spec, points, ends, size)
+        movable = [k for k in reversed(list(labels)) if k not in key]
+        for moved_away in [*([k] for k in movable), *([movable] if len(movable) > 1 else [])]:
+            first = _country_labels(project, spec, target, view, segments,
+                                    [*(label.box for k, label in labels.items() if k not in moved_away), *fixed],
+                                    True)
+            if len(first[2]) >= len(dropped_countries):
+                continue
+            again, lost = _place_labels(project, spec, target, view, points, ends, segments, furniture, first[1])
+            if len(lost) <= len(dropped):
+                rest = _country_labels(project, spec, target, view, segments,
+                                       [*(label.box for label in again.values()), *fixed, *first[1]], False)
+                labels, dropped = again, lost
+                countries, country_boxes, dropped_countries = first[0] + rest[0], first[1] + rest[1], first[2]
+                break
     return MapLayout(target, view, furniture, routes, tuple(tuple(line) for line in moved), labels,
-                     tuple(dropped), countries, country_boxes)
+                     tuple(dropped), countries, country_boxes, dropped_countries, best[0][0])
 
 
 def legend_rows(spec, colors, words) -> list[tuple[str, str]]:
@@ -398,37 +477,122 @@ def legend_rows(spec, colors, words) -> list[tuple[str, str]]:
     return rows
 
 
-def _furniture(project, spec, target: Target, points, segments) -> Furniture:
-    """Return where the legend goes (the corner hiding the least) and the scale with the credit under it
-    (the emptiest other bottom corner), with the legend's title and the credit wrapped to their widths."""
+def _highlight_points(spec, view: View, size: float) -> list[tuple[float, float]]:
+    """Return, per highlighted country on the map, the point of its largest visible part where its name
+    goes first."""
+    inset_x, inset_y = (view.east - view.west) * 0.03, (view.north - view.south) * 0.03
+    box = (view.west + inset_x, view.south + inset_y, view.east - inset_x, view.north - inset_y)
+    found = []
+    for area in _view_areas(view):
+        if area.code and area.code in spec.highlight:
+            _, rings = _visible_part(area, view, box)
+            if rings:
+                found.append(geo.inner_point(rings, 2.0 * size)[:2])
+    return found
+
+
+HIGHLIGHT_WEIGHT = 300.0
+"""What hiding the middle of a highlighted country's visible part costs a corner block: less than a place
+(1000) or a route's length across the block, more than any stretch of bare map."""
+
+
+FURNITURE_TRIES = 6
+"""How many of the arrangements of legend and foot that hide the least are tried with the place labels."""
+
+
+def _furniture(project, spec, target: Target, points, segments, highlights=(),
+               strip: bool = False) -> list[tuple[float, float, Furniture]]:
+    """Return the best places for the legend and for the scale with the credit under it, best first, as
+    (what they hide of routes, places and route ends; of highlighted countries' middles; the furniture):
+    each in a corner of its own, the legend's title and the credit wrapped narrower (and taller) where
+    that frees a corner. The first ``FURNITURE_TRIES`` arrangements that hide the least of routes and
+    places are returned (at least one).
+
+    With ``strip``, the map is fitted above a strip (``strip_height``): the credit and the scale go side
+    by side in its bottom corners, the legend in a top corner."""
     families, s = heading_families(project), target.size
     width, height = target.viewport
     margin = CONTROL_MARGIN * s
-    title_font, row_font = LEGEND_FONT[1] * s, LEGEND_FONT[0] * s
-    title_lines = maplayout.wrap_text(spec.title, families, title_font, LEGEND_TITLE_WIDTH * s, bold=True)
-    rows = [label for label, _ in legend_rows(spec, project.theme.map, project.words)]
-    inner = max([*(maplayout.text_width(t, families, title_font, True) for t in title_lines),
-                 *((SWATCH[0] + SWATCH[2]) * s + maplayout.text_width(r, families, row_font) for r in rows)])
-    legend_w = math.ceil(inner + 2 * LEGEND_PAD[1] * s + 2)
-    legend_h = math.ceil(len(title_lines) * title_font * LEGEND_LINE + 3 * s
-                         + len(rows) * _row_height(s) + 2 * LEGEND_PAD[0] * s)
-    # A point just outside the legend would have no room for its label: it counts as hidden too.
-    reach = PLACE_FONT * s * LABEL_LINE + LABEL_GAP * s
-    legend_corner = maplayout.least_hidden_corner((legend_w + margin, legend_h + margin), (width, height),
-                                                  points, segments, 1000.0, reach=reach)
-    legend_box = maplayout.corner_box(legend_corner, legend_w + margin, legend_h + margin, (width, height))
+    legends = _legend_shapes(project, spec, target)
     credit_font = CREDIT_FONT * s
-    credit_lines = maplayout.wrap_text(spec.credit, families, credit_font, width * CREDIT_WIDTH)
-    credit_w = max(maplayout.text_width(line, families, credit_font) for line in credit_lines) + 10 * s
-    credit_h = len(credit_lines) * credit_font * LEGEND_LINE + 2 * s
     scale_h = SCALE_FONT * s * 1.1 + 4 * s
-    foot_w = math.ceil(max(credit_w, (SCALE_WIDTH + 14) * s) + margin + 2)
-    foot_h = math.ceil(credit_h + scale_h + 2 * margin + 2)
-    bottoms = tuple(c for c in ("bottomright", "bottomleft") if c != legend_corner)
-    foot_corner = maplayout.least_hidden_corner((foot_w, foot_h), (width, height), points, segments, 1000.0, bottoms,
-                                                reach)
-    return Furniture(legend_corner, legend_box, (legend_w, legend_h), tuple(title_lines), foot_corner,
-                     maplayout.corner_box(foot_corner, foot_w, foot_h, (width, height)), tuple(credit_lines))
+    feet = []
+    for share in CREDIT_WIDTHS:
+        credit_lines = maplayout.wrap_text(spec.credit, families, credit_font, width * share)
+        credit_w = max(maplayout.text_width(line, families, credit_font) for line in credit_lines) + 10 * s
+        credit_h = len(credit_lines) * credit_font * LEGEND_LINE + 2 * s
+        # The credit at the corner's edge, the scale beside it: each with the margin to the map's edge,
+        # the scale also with the margins between the two.
+        foot = ((math.ceil(credit_w + margin + 2), math.ceil(credit_h + margin + 1)),
+                (math.ceil((SCALE_WIDTH + 14) * s + margin + 2), math.ceil(scale_h + margin + 1)))
+        if not feet or foot != feet[-1][1]:
+            feet.append((tuple(credit_lines), foot))
+    # A point just outside a block would have no room for its label, and a route passing just outside
+    # would run its white casing into it: both count as hidden.
+    reach = PLACE_FONT * s * LABEL_LINE + LABEL_GAP * s
+    casing = ROUTE_CASING / 2 * s
+
+    def hidden(box):
+        return maplayout.hidden_content(maplayout.grow(box, casing), points, segments, 1000.0, reach)
+
+    def soft(box):
+        return maplayout.hidden_content(box, highlights, [], HIGHLIGHT_WEIGHT)
+
+    viewport = (width, height)
+
+    def foot_boxes(sizes, corner):
+        if not strip:
+            return maplayout.stacked_boxes(corner, list(sizes), viewport)
+        return [maplayout.corner_box(corner, *sizes[0], viewport),
+                maplayout.corner_box(_other_bottom(corner), *sizes[1], viewport)]
+
+    arrangements = maplayout.arrange_corners(
+        [partial(lambda size, corner: [maplayout.corner_box(corner, *size, viewport)], (w + margin, h + margin))
+         for _, (w, h) in legends],
+        [partial(foot_boxes, sizes) for _, sizes in (feet[:1] if strip else feet)], hidden,
+        *((("topright", "topleft"), ("bottomright", "bottomleft")) if strip else ()))
+    options = []
+    for legend_corner, li, foot_corner, fi, hard in arrangements:
+        if options and (hard > arrangements[0][4] or len(options) == FURNITURE_TRIES):
+            break
+        (title_lines, (legend_w, legend_h)), (credit_lines, sizes) = legends[li], feet[fi]
+        legend_box = maplayout.corner_box(legend_corner, legend_w + margin, legend_h + margin, viewport)
+        credit_box, scale_box = foot_boxes(sizes, foot_corner)
+        options.append((hard, soft(legend_box) + soft(credit_box) + soft(scale_box),
+                        Furniture(legend_corner, legend_box, (legend_w, legend_h), title_lines, foot_corner,
+                                  scale_box, credit_box, credit_lines,
+                                  _other_bottom(foot_corner) if strip else "")))
+    return options
+
+
+def _legend_shapes(project, spec, target: Target) -> list[tuple[tuple[str, ...], tuple[int, int]]]:
+    """Return the legend's shapes, widest first: (its title's lines, its (width, height)) with the title
+    wrapped at each of ``LEGEND_TITLE_WRAP``."""
+    families, s = heading_families(project), target.size
+    title_font, row_font = LEGEND_FONT[1] * s, LEGEND_FONT[0] * s
+    rows = [label for label, _ in legend_rows(spec, project.theme.map, project.words)]
+    row_w = max(((SWATCH[0] + SWATCH[2]) * s + maplayout.text_width(r, families, row_font) for r in rows), default=0)
+    legends = []
+    for share in LEGEND_TITLE_WRAP:
+        title_lines = maplayout.wrap_text(spec.title, families, title_font, LEGEND_TITLE_WIDTH * s * share, bold=True)
+        inner = max([*(maplayout.text_width(t, families, title_font, True) for t in title_lines), row_w])
+        legend_w = math.ceil(inner + 2 * LEGEND_PAD[1] * s + 2)
+        legend_h = math.ceil(len(title_lines) * title_font * LEGEND_LINE + 3 * s
+                             + len(rows) * _row_height(s) + 2 * LEGEND_PAD[0] * s)
+        if not legends or (legend_w, legend_h) != legends[-1][1]:
+            legends.append((tuple(title_lines), (legend_w, legend_h)))
+    return legends
+
+
+def _other_bottom(corner: str) -> str:
+    """Return the other bottom corner."""
+    return "bottomleft" if corner == "bottomright" else "bottomright"
+
+
+def strip_height(furniture: Furniture) -> int:
+    """Return the height of a strip below the map that holds the credit and the scale side by side."""
+    return math.ceil(max(furniture.credit_box[3] - furniture.credit_box[1],
+                         furniture.scale_box[3] - furniture.scale_box[1]))
 
 
 def _row_height(size: float) -> float:
@@ -448,8 +612,29 @@ def _point_boxes(spec, points, ends, size: float) -> list[tuple[float, float, fl
     return boxes
 
 
-def _place_labels(project, spec, target, view, points, ends, segments, furniture):
-    """Return (place id -> PlacedLabel, ids dropped) of the labelled places."""
+def label_width(text: str, families, font: float, size: float) -> float:
+    """Return the width of a place label's box: its bold text and a pixel each side at size 1."""
+    return maplayout.text_width(text, families, font, bold=True) + 2 * size
+
+
+WRAP_FROM = 6.5
+"""A place's name wider than this many ems may be set on two lines (a name of four Han characters never is)."""
+
+
+def label_lines(text: str, families, font: float, size: float) -> tuple[str, str] | None:
+    """Return a place's name on two lines when it is long and that makes its label much narrower, or None."""
+    if label_width(text, families, font, size) <= WRAP_FROM * font:
+        return None
+    lines = maplayout.two_lines(text, lambda part: label_width(part, families, font, size))
+    if lines is None or max(label_width(line, families, font, size) for line in lines) > 0.7 * label_width(
+            text, families, font, size):
+        return None
+    return lines
+
+
+def _place_labels(project, spec, target, view, points, ends, segments, furniture, extra=()):
+    """Return (place id -> PlacedLabel, ids dropped) of the labelled places, kept off the markers, the route
+    ends, the furniture and the ``extra`` boxes."""
     families, s = heading_families(project), target.size
     font = PLACE_FONT * s
     requests = []
@@ -458,11 +643,13 @@ def _place_labels(project, spec, target, view, points, ends, segments, furniture
             continue
         at_end = any(math.hypot(x - ex, y - ey) <= 3 * s for ex, ey in ends)
         rank = 0 if place.kind == "capital" else 1 if at_end else PLACE_RANK.get(place.kind, 4)
-        width = maplayout.text_width(place.name, families, font, bold=True) + 2 * s
+        width = label_width(place.name, families, font, s)
+        lines = label_lines(place.name, families, font, s)
+        wrapped = (max(label_width(line, families, font, s) for line in lines), 2 * font * LABEL_LINE) if lines else None
         requests.append((rank, index, maplayout.LabelRequest(place.id, x, y, width, font * LABEL_LINE,
-                                                             (marker_radius(place) + LABEL_GAP) * s)))
+                                                             (marker_radius(place) + LABEL_GAP) * s, wrapped)))
     requests.sort(key=lambda r: r[:2])
-    obstacles = [*_point_boxes(spec, points, ends, s), furniture.legend_box, furniture.foot_box]
+    obstacles = [*_point_boxes(spec, points, ends, s), *furniture.boxes, *extra]
     frame = (2 * s, 2 * s, target.viewport[0] - 2 * s, target.viewport[1] - 2 * s)
     placed, dropped = maplayout.place_labels([r[2] for r in requests], obstacles, frame, segments, pad=1.5 * s)
     return {label.key: label for label in placed}, dropped
@@ -510,13 +697,21 @@ def country_labels(project, spec, target: Target = SCREEN) -> list[tuple[str, fl
     return list(map_layout(project, spec, target).countries)
 
 
-def _country_labels(project, spec, target, view, segments, taken):
-    """Return ((name, lat, lon, highlighted), ...) and their boxes: the countries to name.
+def _key_places(spec, points, ends, size: float) -> set[str]:
+    """Return the ids of the places whose labels come first: capitals and route ends."""
+    return {place.id for place, (x, y) in zip(spec.places, points)
+            if place.kind == "capital" or any(math.hypot(x - ex, y - ey) <= 3 * size for ex, ey in ends)}
+
+
+def _country_labels(project, spec, target, view, segments, taken, which: bool | None = None):
+    """Return ((name, lat, lon, highlighted), ...), their boxes and the names of the highlighted countries
+    left unnamed: the countries to name.
 
     Each label goes at the point of the country's largest visible part farthest from its edges,
     highlighted and larger countries first; a label that would overlap a place, its label, the legend,
     the scale, the credit or a label already placed, or be crossed by a route, moves within the
-    country, or is left out.
+    country (a highlighted country's anywhere in its visible part, nearest that point first), or is
+    left out. ``which`` limits the countries to the highlighted ones (True) or the others (False).
     """
     families, script, s = heading_families(project), project.words.language.script, target.size
     inset_x, inset_y = (view.east - view.west) * 0.03, (view.north - view.south) * 0.03
@@ -531,30 +726,57 @@ def _country_labels(project, spec, target, view, segments, taken):
         if not rings:
             continue
         highlighted = bool(area.code) and area.code in highlight
+        if which is not None and highlighted != which:
+            continue
         px, py, depth = geo.inner_point(rings, 2.0 * s)
         if depth >= LABEL_MIN_RADIUS[highlighted] * s:
             candidates.append((not highlighted, -size, name, px, py, highlighted, rings))
     placed = list(taken)
     frame = (0, 0, *view.viewport)
-    labels, boxes = [], []
+    labels, boxes, unnamed = [], [], []
     for _, _, name, px, py, highlighted, rings in sorted(candidates, key=lambda c: c[:3]):
         first = country_box(name, px, py, highlighted, families, script, s)
         width, height = first[2] - first[0], first[3] - first[1]
-        for fx, fy in LABEL_NUDGES:
-            at = (px + fx * width, py + fy * height)
-            if (fx or fy) and not geo.contains(rings, *at):
+        spots = [(px + fx * width, py + fy * height) for fx, fy in LABEL_NUDGES]
+        if highlighted:
+            spots += _spread_spots(rings, px, py, width, height)
+        for k, at in enumerate(spots):
+            if k and not geo.contains(rings, *at):
                 continue
             label = country_box(name, *at, highlighted, families, script, s)
             # A route passing beside the name still covers its letters with its white casing: keep that clear too.
             clear = maplayout.grow(label, ROUTE_CASING / 2 * s)
-            if (maplayout.inside(label, frame) and not any(maplayout.overlaps(label, o) for o in placed)
+            # Leaflet puts the label at a whole pixel: keep a pixel's room around it.
+            if (maplayout.inside(label, frame) and not any(maplayout.overlaps(maplayout.grow(label, 1.0), o)
+                                                          for o in placed)
                     and not any(maplayout.segment_crosses(clear, a, b) for a, b in segments)):
                 placed.append(label)
                 boxes.append(label)
                 lat, lon = view.location(*at)
                 labels.append((name, round(lat, 5), round(lon, 5), highlighted))
                 break
-    return tuple(labels), tuple(boxes)
+        else:
+            if highlighted:
+                unnamed.append(name)
+    return tuple(labels), tuple(boxes), tuple(unnamed)
+
+
+def _spread_spots(rings, px: float, py: float, width: float, height: float) -> list[tuple[float, float]]:
+    """Return points over a country's visible part, a quarter of a label's width and half its height apart,
+    nearest (px, py) first (ties in grid order): where else a highlighted country's name may go."""
+    xs, ys = [x for x, _ in rings[0]], [y for _, y in rings[0]]
+    step_x, step_y = max(width / 4, 1.0), max(height / 2, 1.0)
+    spots = []
+    for row in range(int((max(ys) - min(ys)) / step_y) + 1):
+        for column in range(int((max(xs) - min(xs)) / step_x) + 1):
+            at = (min(xs) + column * step_x, min(ys) + row * step_y)
+            if geo.contains(rings, *at):
+                spots.append((math.hypot(at[0] - px, at[1] - py), row, column, at))
+    return [spot[3] for spot in sorted(spots)[:COUNTRY_SPOTS]]
+
+
+COUNTRY_SPOTS = 400
+"""Most positions tried for a highlighted country's name beyond ``LABEL_NUDGES``."""
 
 
 # --- Folium elements that keep source text out of template literals -------------------
@@ -698,10 +920,11 @@ def _sources_line(brief, keys: list[str], words) -> str:
 
 
 def route_status_text(pipeline, words) -> str:
-    """Return a route's status as the source gives it: the status, with its dates (disrupted (March 2022 – August 2022))."""
+    """Return a route's status as the source gives it: the status, then its dates (disrupted, March 2022 –
+    August 2022), never in parentheses of their own, so that a legend can put the whole in one pair."""
     status = words(f"status_{pipeline.status}")
     dates = words.date_range(pipeline.since, pipeline.until)
-    return words("parenthetical", text=status, aside=dates) if dates else status
+    return words("status_dated", status=status, dates=dates) if dates else status
 
 
 def pipeline_popup(brief, pipeline, words) -> str:
@@ -799,11 +1022,12 @@ PRINT_CSS = ".leaflet-control-zoom { display: none; }"
 def _ready_script() -> str:
     """Return the script that fits the bounds, places the credit, scale and legend and tells the
     rasterizer the map is drawn."""
-    return ("{parent}.fitBounds({bounds}, {{animate: false}});\n"
+    return ("{parent}.fitBounds({bounds}, {{animate: false, paddingTopLeft: {top_left},"
+            " paddingBottomRight: {bottom_right}}});\n"
             "{parent}.attributionControl.setPrefix(false);\n"
             "{parent}.attributionControl.setPosition({foot});\n"
             "{parent}.attributionControl.addAttribution({credit});\n"
-            "L.control.scale({{imperial: false, maxWidth: {scale_width}, position: {foot}}}).addTo({parent});\n"
+            "L.control.scale({{imperial: false, maxWidth: {scale_width}, position: {scale_corner}}}).addTo({parent});\n"
             "var kzLegend = L.control({{position: {corner}}});\n"
             "kzLegend.onAdd = function () {{ var box = L.DomUtil.create('div', 'kz-legend'); "
             "box.innerHTML = {legend}; return box; }};\n"
@@ -866,7 +1090,7 @@ def render_map_html(project, spec, target: Target = SCREEN, layout: MapLayout | 
     fmap.add_child(Script("Basemap",
                           "L.geoJSON({data}, {{interactive: false, style: function (f) {{"
                           " return f.properties.highlight ? {highlight} : {land}; }}}}).addTo({parent});",
-                          data=basemap_geojson(spec, target),
+                          data=basemap_geojson(spec, target, view),
                           land={"color": colors.border, "weight": 0.8 * size, "fillColor": colors.land,
                                 "fillOpacity": 1},
                           highlight={"color": colors.border, "weight": 1.2 * size, "fillColor": colors.highlight,
@@ -906,17 +1130,21 @@ def render_map_html(project, spec, target: Target = SCREEN, layout: MapLayout | 
         if label is None:
             continue
         x, y = view.pixel(place.lat, place.lon)
+        lines = label_lines(place.name, heading_families(project), PLACE_FONT * size, size) if label.wrapped else None
+        text = "<br>".join(html_text(line) for line in lines) if lines else html_text(place.name)
         icon = {"html": f'<div class="kz-label" data-place="{html_text(place.id)}" style="{label_style(label, x, y)}">'
-                        f"{html_text(place.name)}</div>", "iconSize": [0, 0], "className": "kz-place"}
+                        f"{text}</div>", "iconSize": [0, 0], "className": "kz-place"}
         fmap.add_child(Script("PlaceLabel", "L.marker({at}, {{icon: L.divIcon({icon}), interactive: false,"
                                             " keyboard: false}}).addTo({parent});",
                               at=[place.lat, view.lon(place.lon)], icon=icon))
 
     fmap.add_child(Script("Ready", _ready_script(),
                           bounds=[[view.south, view.west], [view.north, view.east]],
+                          top_left=list(view.pad[:2]), bottom_right=list(view.pad[2:]),
                           credit="<br>".join(html_text(line) for line in furniture.credit_lines),
                           legend=legend_html(spec, colors, words, furniture.title_lines),
                           scale_width=round(SCALE_WIDTH * size), foot=furniture.foot_corner,
+                          scale_corner=furniture.scale_corner or furniture.foot_corner,
                           corner=furniture.legend_corner))
     _stabilise_ids(figure)
     page = figure.render()
@@ -1164,6 +1392,8 @@ def _report_labels(reporter, spec, make_layout) -> MapLayout | None:
     layout = make_layout()
     names = {p.id: p.name for p in spec.places}
     dropped = f"; dropped: {', '.join(names[key] for key in layout.dropped)}" if layout.dropped else ""
+    if layout.dropped_countries:
+        dropped += f"; highlighted countries unnamed: {', '.join(layout.dropped_countries)}"
     font = layout.target.points(PLACE_FONT * layout.target.size)
     reporter.info(f"map {spec.id} ({layout.target.name}): {len(layout.labels)} place labels at {font:.1f} pt"
                   f"{dropped}")
