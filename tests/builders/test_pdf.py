@@ -322,3 +322,13 @@ def test_a_placement_that_does_not_settle_the_layout_is_not_trusted(tmp_path, mo
     wrong["refs"] = {judgment: list(reversed(claims)) for judgment, claims in wrong["refs"].items()}
     entry.write_text(json.dumps(wrong))
     assert build_pdf(source, tmp_path / "again").read_bytes() == cold
+
+
+def test_a_cached_placement_keeps_every_decision(tmp_path, monkeypatch):
+    from kzreport.builders.pdf import Placement, read_placement, write_placement
+
+    monkeypatch.setenv("KZREPORT_CACHE_DIR", str(tmp_path / "cache"))
+    placement = Placement(floats={"s1-quote-q1": 2}, refs={"j1": ("c2", "c1")},
+                          running={"section-s1": "A long head…"}, widths={"s1-map-routes": 93})
+    write_placement("key", placement)
+    assert read_placement("key") == placement

@@ -50,9 +50,10 @@ def _maps():
 
 
 def route_legend_text(line, words) -> str:
-    """Return a route's entry in the figure's legend: its name, capacity and status when not operating."""
+    """Return a route's entry in the figure's legend: its name, then in one pair of parentheses its capacity
+    and its status with dates when not operating (Norpipe (30 Mt/yr; halted, January 2023 – March 2023))."""
     status = _maps().route_status_text(line, words) if line.status != "operating" else None
-    aside = words.join_parts([line.capacity, status])
+    aside = words("route_detail_separator").join(part for part in (line.capacity, status) if part)
     return words("parenthetical", text=line.name, aside=aside) if aside else line.name
 
 
@@ -140,18 +141,31 @@ MAX_DRAFTS = 4
 #: text block empty moves within its section, so text fills the gap (well before a page is left
 #: under 60% full, the rule the layout tests hold every page to).
 MAX_FLOAT_GAP = 0.25
+#: A drawn map may be set this much narrower (its height in proportion) when that lets it share a
+#: page with what comes before it instead of leaving that page short: its place labels, 7.8 pt at
+#: full width, stay at 7 pt or more.
+MIN_MAP_WIDTH = 90
+#: A part (what the template starts on a new page) whose last page is less full than this share
+#: of the text block is pulled together: in its pages, a float that left a gap at the foot of the
+#: page before at least half as tall as that tail moves to fill it, so the tail can rise.
+MIN_TAIL_FILL = 0.25
+FORCED_BREAKS = {"page", "left", "right", "recto", "verso"}
 ELLIPSIS = "…"
+MM = 96 / 25.4  # CSS px per millimetre
 
 
 @dataclass(frozen=True)
 class Placement:
     """What one draft of the layout decided for the next: where each float sits in its section
-    (element id -> number of text blocks before it), which claims each judgment cites (one per
-    page, in page order), and the running heads shortened to fit one line (key -> text)."""
+    (element id -> number of text blocks before it), which drawn maps are set narrower (element id
+    -> width in percent of the column, at least ``MIN_MAP_WIDTH``), which claims each judgment
+    cites (one per page, in page order), and the running heads shortened to fit one line (key ->
+    text)."""
 
     floats: dict = field(default_factory=dict)
     refs: dict = field(default_factory=dict)
     running: dict = field(default_factory=dict)
+    widths: dict = field(default_factory=dict)
 
 
 def section_text_blocks(section) -> list[tuple[str, object, str]]:
@@ -238,10 +252,13 @@ def _element_extents(document) -> dict[str, list[tuple[int, float, float]]]:
     return {key: [(i, t, b) for i, (t, b) in sorted(pages.items())] for key, pages in extents.items()}
 
 
-def _moved_float(section, element_id: str, position: int, gap: float, extents, page: int) -> int | None:
+def _moved_float(section, element_id: str, position: int, gap: float, extents, page: int,
+                 alone: bool = False) -> int | None:
     """Return a new position for a float that did not fit in ``gap`` at the foot of ``page``:
     before the fewest preceding text blocks that start on that page and make room for it, else
-    after the text block that follows it; None when neither is possible within the section."""
+    after the text block that follows it, else, for a float that would stay alone on its page (at
+    the end of its section), before the text block before it, which then follows it onto its page;
+    None when none is possible within the section."""
     text = section_text_blocks(section)
     float_height = sum(b - t for _, t, b in extents[element_id][:1])
     room = gap
@@ -252,7 +269,9 @@ def _moved_float(section, element_id: str, position: int, gap: float, extents, p
         room += spans[0][2] - spans[0][1]
         if room >= float_height:
             return position - count
-    return position + 1 if position < len(text) else None
+    if position < len(text):
+        return position + 1
+    return position - 1 if alone and position > 1 else None
 
 
 def _holds_only_floats(page_box, float_spans: list[tuple[float, float]]) -> bool:
@@ -264,25 +283,96 @@ def _holds_only_floats(page_box, float_spans: list[tuple[float, float]]) -> bool
     return all(any(top - 1 <= b.position_y <= bottom + 1 for top, bottom in float_spans) for b in inks)
 
 
-def _revised_floats(document, brief, placement: Placement, extents) -> dict:
-    """Return the float positions for the next draft: each float that begins a page after a page
-    with a gap of more than ``MAX_FLOAT_GAP`` at its foot, or that begins a page holding only
-    floats (a pull quote alone on the last page of a part), moves, once, to where it fits."""
-    floats = dict(placement.floats)
+def _map_image(page_box, element_id: str):
+    """Return the box of the map figure ``element_id`` on the page and its image's box, or None
+    (a map not drawn: its placeholder keeps its size)."""
+    from weasyprint.formatting_structure import boxes
+
+    for box in page_box.descendants():
+        element = getattr(box, "element", None)
+        if element is not None and element.get("id") == element_id and box.element_tag == "figure":
+            image = next((b for b in box.descendants()
+                          if isinstance(b, boxes.ReplacedBox) and b.element_tag == "img"), None)
+            return (box, image) if image is not None and image.height else None
+    return None
+
+
+def _narrowed_map(page_box, element_id: str, spans, gap: float, width: int) -> int | None:
+    """Return the width (percent of the column, at least ``MIN_MAP_WIDTH``) at which the map figure
+    ``element_id``, at the top of the page, fits in ``gap`` at the foot of the page before (its
+    image and so its height shrinking in proportion, its caption unchanged), or None."""
+    import math
+
+    found = _map_image(page_box, element_id)
+    if found is None:
+        return None
+    figure, image = found
+    # On the page before, the figure takes its height and its top margin, and the gap is measured
+    # from the last ink there, above the leading of its last line and the margins of its boxes.
+    excess = (spans[0][2] - spans[0][1]) + figure.style["margin_top"].value + 3 * MM - gap
+    if excess <= 0:
+        return None
+    narrower = math.floor(width * (1 - excess / image.height))
+    return narrower if narrower >= MIN_MAP_WIDTH else None
+
+
+def _part_starts(document) -> list[bool]:
+    """Return, for each page, whether it starts a part: whether an element first drawn on it forces
+    a page break before itself (the cover's page always does)."""
+    starts, seen = [], set()
+    for page in document.pages:
+        new = False
+        for child in _flow_children(page._page_box):
+            for box in child.descendants():
+                element = getattr(box, "element", None)
+                if element is None or id(element) in seen:
+                    continue
+                seen.add(id(element))
+                new = new or box.style["break_before"] in FORCED_BREAKS
+        starts.append(new or not starts)
+    return starts
+
+
+def _largest_gaps(document) -> list[float]:
+    """Return, for each page, the largest gap at the foot of the page before that lets a float
+    starting the page move: ``MAX_FLOAT_GAP`` of the text block, or, in a part whose last page is
+    less than ``MIN_TAIL_FILL`` full, half the height that last page fills (its tail)."""
+    starts = _part_starts(document)
+    limits = [MAX_FLOAT_GAP * page._page_box.height for page in document.pages]
+    end = len(document.pages)
+    for first in reversed([i for i, start in enumerate(starts) if start]):
+        last = document.pages[end - 1]._page_box
+        tail = last.height - page_gap(document.pages[end - 1])
+        if tail < MIN_TAIL_FILL * last.height:
+            for index in range(first + 1, end):
+                limits[index] = min(limits[index], max(tail / 2, 1.0))
+        end = first
+    return limits
+
+
+def _revised_floats(document, brief, placement: Placement, extents) -> tuple[dict, dict]:
+    """Return the float positions and map widths for the next draft: each float that begins a page
+    after a page with a gap of more than ``MAX_FLOAT_GAP`` at its foot (or of its part's short
+    tail, ``_largest_gaps``), or that begins a page holding only floats (a pull quote alone on the
+    last page of a part), moves, once, to where it fits; a drawn map that cannot move is set
+    narrower, once, when that lets it fit in the gap."""
+    floats, widths = dict(placement.floats), dict(placement.widths)
     owners = {element_id: (section, len(section_text_blocks(section)))
               for section in brief.sections for _, _, element_id in section_floats(section)}
+    maps = {element_id for section in brief.sections
+            for kind, _, element_id in section_floats(section) if kind == "map"}
     firsts = {}
     for element_id, spans in extents.items():
         if element_id in owners:
             firsts.setdefault(spans[0][0], []).append((spans[0][1], element_id))
-    height = document.pages[0]._page_box.height if document.pages else 1
+    limits = _largest_gaps(document)
     for page, starters in firsts.items():
         if page == 0:
             continue
         gap = page_gap(document.pages[page - 1])
         float_spans = [(top, bottom) for _, key in starters for i, top, bottom in extents[key] if i == page]
         alone = _holds_only_floats(document.pages[page]._page_box, float_spans)
-        if gap < MAX_FLOAT_GAP * height and not alone:
+        if gap < limits[page] and not alone:
             continue
         top, element_id = min(starters)
         first_ink = min((b.position_y for c in _flow_children(document.pages[page]._page_box)
@@ -290,10 +380,15 @@ def _revised_floats(document, brief, placement: Placement, extents) -> dict:
         if top > first_ink + 1:
             continue  # the page starts with text: the float is not what left the gap
         section, count = owners[element_id]
-        moved = _moved_float(section, element_id, floats.get(element_id, count), gap, extents, page - 1)
+        moved = _moved_float(section, element_id, floats.get(element_id, count), gap, extents, page - 1, alone)
         if moved is not None and element_id not in placement.floats:
             floats[element_id] = moved
-    return floats
+        elif element_id in maps and element_id not in placement.widths:
+            width = _narrowed_map(document.pages[page]._page_box, element_id, extents[element_id], gap,
+                                  placement.widths.get(element_id, 100))
+            if width is not None:
+                widths[element_id] = width
+    return floats, widths
 
 
 def _revised_refs(brief, extents) -> dict:
@@ -342,9 +437,9 @@ def _running_sources(document) -> dict[str, str]:
 def revise_placement(document, brief, placement: Placement) -> Placement:
     """Return the placement for the next draft, equal to ``placement`` when the draft is settled."""
     extents = _element_extents(document)
-    return Placement(floats=_revised_floats(document, brief, placement, extents),
-                     refs=_revised_refs(brief, extents),
-                     running=_revised_running(document, placement))
+    floats, widths = _revised_floats(document, brief, placement, extents)
+    return Placement(floats=floats, refs=_revised_refs(brief, extents),
+                     running=_revised_running(document, placement), widths=widths)
 
 
 # --- the settled placement, cached ---
@@ -393,7 +488,8 @@ def read_placement(key: str) -> Placement | None:
         raw = json.loads(data)
         return Placement(floats={k: int(v) for k, v in raw["floats"].items()},
                          refs={k: tuple(str(c) for c in v) for k, v in raw["refs"].items()},
-                         running={k: str(v) for k, v in raw["running"].items()})
+                         running={k: str(v) for k, v in raw["running"].items()},
+                         widths={k: int(v) for k, v in raw["widths"].items()})
     except (ValueError, KeyError, TypeError, AttributeError):
         drop_cached("pdf", f"{key}.json")
         return None
@@ -406,7 +502,7 @@ def write_placement(key: str, placement: Placement) -> None:
     from ..cache import write_cached
 
     raw = {"floats": placement.floats, "refs": {k: list(v) for k, v in placement.refs.items()},
-           "running": placement.running}
+           "running": placement.running, "widths": placement.widths}
     write_cached("pdf", f"{key}.json", json.dumps(raw, sort_keys=True, ensure_ascii=False).encode("utf-8"))
 
 
@@ -581,6 +677,7 @@ class PdfBuilder(Builder):
             "section_blocks": lambda section: section_blocks(section, placement),
             "judgment_refs": lambda judgment: placement.refs.get(judgment.id, judgment.claims),
             "running_head": lambda key, text: placement.running.get(key, text),
+            "map_width": lambda element_id: placement.widths.get(element_id),
             "keep": lambda text: keep_together(text, units),
             "keep_value": lambda text: keep_together(text, units, qualifiers=False),
             "cover_title_size": cover_title_size(brief.meta.title, words.language.script),
