@@ -14,7 +14,7 @@ from pypdf import PdfReader
 
 from kzreport.resources import default_source
 from tests.builders.pdf_layout import (content_boxes, element_rects, fill_report, lay_out_brief, page_fill, page_rect,
-                                       page_sections, short_pages)
+                                       page_sections, short_pages, starts_part)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BRIEFS = {
@@ -116,6 +116,18 @@ def test_a_short_part_end_is_pulled_up(laid_out):
         last = max(number for number, page in enumerate(document.pages)
                    if any(key.startswith("part-") for key, _ in page_sections(page)))
         assert page_fill(document.pages[last]) >= 0.2, f"{size}: page fills {fill_report(document)}"
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("name", ["no-maps", "europe-gas", "built-in", "many-figures"])
+def test_back_matter_follows_on_rather_than_leave_a_near_empty_page(laid_out, name, size):
+    # no-maps ended its sections on a page 16% full, europe-gas on one 24% full, before the timeline's
+    # new page: the timeline now follows on there
+    pages = laid_out(name, size).document.pages
+    tails = [(n + 1, round(page_fill(pages[n]), 2)) for n in range(1, len(pages) - 1)
+             if starts_part(pages[n + 1], pages[n]) and page_fill(pages[n]) < 0.25
+             and any("back" in classes for _, classes in page_sections(pages[n + 1]))]
+    assert tails == [], f"{name}: page fills {fill_report(laid_out(name, size).document)}"
 
 
 def text_outside_figures(page) -> int:

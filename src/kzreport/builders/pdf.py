@@ -166,6 +166,8 @@ class Placement:
     refs: dict = field(default_factory=dict)
     running: dict = field(default_factory=dict)
     widths: dict = field(default_factory=dict)
+    flowing: tuple = ()
+    """Ids of the back parts that follow on the sections' last page rather than start a new one."""
 
 
 def section_text_blocks(section) -> list[tuple[str, object, str]]:
@@ -438,8 +440,38 @@ def revise_placement(document, brief, placement: Placement) -> Placement:
     """Return the placement for the next draft, equal to ``placement`` when the draft is settled."""
     extents = _element_extents(document)
     floats, widths = _revised_floats(document, brief, placement, extents)
+    settled = (floats, widths) == (placement.floats, placement.widths)
+    flowing = _revised_flowing(document, placement) if settled else placement.flowing
     return Placement(floats=floats, refs=_revised_refs(brief, extents),
-                     running=_revised_running(document, placement), widths=widths)
+                     running=_revised_running(document, placement), widths=widths, flowing=flowing)
+
+
+def _revised_flowing(document, placement: Placement) -> tuple:
+    """Return the back parts that follow on for the next draft: with the floats settled, a back part (the
+    timeline, the notes) that starts a page after a last page of the sections less than ``MIN_TAIL_FILL``
+    full follows on instead, so the tail and the part share a page rather than leave one nearly empty."""
+    flowing = set(placement.flowing)
+    for index, element_id in _back_part_starts(document).items():
+        before = document.pages[index - 1]._page_box if index else None
+        if before is not None and before.height - page_gap(document.pages[index - 1]) < MIN_TAIL_FILL * before.height:
+            flowing.add(element_id)
+    return tuple(sorted(flowing))
+
+
+def _back_part_starts(document) -> dict[int, str]:
+    """Return page index -> id of the back part (``section.back``) whose forced break starts that page."""
+    starts, seen = {}, set()
+    for index, page in enumerate(document.pages):
+        for child in _flow_children(page._page_box):
+            for box in child.descendants():
+                element = getattr(box, "element", None)
+                if element is None or id(element) in seen:
+                    continue
+                seen.add(id(element))
+                if (box.element_tag == "section" and "back" in (element.get("class") or "").split()
+                        and box.style["break_before"] in FORCED_BREAKS):
+                    starts.setdefault(index, element.get("id"))
+    return starts
 
 
 # --- the settled placement, cached ---
@@ -489,7 +521,8 @@ def read_placement(key: str) -> Placement | None:
         return Placement(floats={k: int(v) for k, v in raw["floats"].items()},
                          refs={k: tuple(str(c) for c in v) for k, v in raw["refs"].items()},
                          running={k: str(v) for k, v in raw["running"].items()},
-                         widths={k: int(v) for k, v in raw["widths"].items()})
+                         widths={k: int(v) for k, v in raw["widths"].items()},
+                         flowing=tuple(str(k) for k in raw["flowing"]))
     except (ValueError, KeyError, TypeError, AttributeError):
         drop_cached("pdf", f"{key}.json")
         return None
@@ -502,7 +535,7 @@ def write_placement(key: str, placement: Placement) -> None:
     from ..cache import write_cached
 
     raw = {"floats": placement.floats, "refs": {k: list(v) for k, v in placement.refs.items()},
-           "running": placement.running, "widths": placement.widths}
+           "running": placement.running, "widths": placement.widths, "flowing": list(placement.flowing)}
     write_cached("pdf", f"{key}.json", json.dumps(raw, sort_keys=True, ensure_ascii=False).encode("utf-8"))
 
 
@@ -678,6 +711,7 @@ class PdfBuilder(Builder):
             "judgment_refs": lambda judgment: placement.refs.get(judgment.id, judgment.claims),
             "running_head": lambda key, text: placement.running.get(key, text),
             "map_width": lambda element_id: placement.widths.get(element_id),
+            "follows_on": lambda element_id: element_id in placement.flowing,
             "keep": lambda text: keep_together(text, units),
             "keep_value": lambda text: keep_together(text, units, qualifiers=False),
             "cover_title_size": cover_title_size(brief.meta.title, words.language.script),
