@@ -318,20 +318,24 @@ def _narrowed_map(page_box, element_id: str, spans, gap: float, width: int) -> i
     return narrower if narrower >= MIN_MAP_WIDTH else None
 
 
-def _part_starts(document) -> list[bool]:
-    """Return, for each page, whether it starts a part: whether an element first drawn on it forces
-    a page break before itself (the cover's page always does)."""
-    starts, seen = [], set()
-    for page in document.pages:
-        new = False
+def _first_drawn(document) -> Iterator[tuple[int, object]]:
+    """Yield (page index, box) of each element's first box in the main flow, in document order."""
+    seen = set()
+    for index, page in enumerate(document.pages):
         for child in _flow_children(page._page_box):
             for box in child.descendants():
                 element = getattr(box, "element", None)
-                if element is None or id(element) in seen:
-                    continue
-                seen.add(id(element))
-                new = new or box.style["break_before"] in FORCED_BREAKS
-        starts.append(new or not starts)
+                if element is not None and id(element) not in seen:
+                    seen.add(id(element))
+                    yield index, box
+
+
+def _part_starts(document) -> list[bool]:
+    """Return, for each page, whether it starts a part: whether an element first drawn on it forces
+    a page break before itself (the cover's page always does)."""
+    starts = [index == 0 for index in range(len(document.pages))]
+    for index, box in _first_drawn(document):
+        starts[index] = starts[index] or box.style["break_before"] in FORCED_BREAKS
     return starts
 
 
@@ -460,17 +464,11 @@ def _revised_flowing(document, placement: Placement) -> tuple:
 
 def _back_part_starts(document) -> dict[int, str]:
     """Return page index -> id of the back part (``section.back``) whose forced break starts that page."""
-    starts, seen = {}, set()
-    for index, page in enumerate(document.pages):
-        for child in _flow_children(page._page_box):
-            for box in child.descendants():
-                element = getattr(box, "element", None)
-                if element is None or id(element) in seen:
-                    continue
-                seen.add(id(element))
-                if (box.element_tag == "section" and "back" in (element.get("class") or "").split()
-                        and box.style["break_before"] in FORCED_BREAKS):
-                    starts.setdefault(index, element.get("id"))
+    starts = {}
+    for index, box in _first_drawn(document):
+        if (box.element_tag == "section" and "back" in (box.element.get("class") or "").split()
+                and box.style["break_before"] in FORCED_BREAKS):
+            starts.setdefault(index, box.element.get("id"))
     return starts
 
 
