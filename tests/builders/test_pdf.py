@@ -297,15 +297,70 @@ def test_a_settled_placement_is_reused_and_gives_the_same_bytes(tmp_path, monkey
     cold = build_pdf(source, tmp_path / "cold", formats=("maps", "pdf")).read_bytes()
     drafts = len(layouts)
     assert drafts >= 2, "the built-in brief needs a second draft (page references), or this test proves nothing"
-    (entry,) = cache_dir("pdf").iterdir()
+    (entry,) = placement_entries()
     warm = build_pdf(source, tmp_path / "warm").read_bytes()
     assert len(layouts) == drafts + 1 and warm == cold
     uncached = build_pdf(source, tmp_path / "uncached", formats=("maps", "pdf"), use_cache=False).read_bytes()
     assert uncached == cold and len(layouts) == 2 * drafts + 1
     entry.write_text('{"floats": "not a mapping"')
     assert build_pdf(source, tmp_path / "damaged").read_bytes() == cold
-    assert len(layouts) == 3 * drafts + 1, "a damaged entry is ignored and the drafts made again"
+    # The damaged entry is ignored and the drafts made again, from the last references (right: one draft).
+    assert len(layouts) == 2 * drafts + 2
     assert entry.read_text().startswith("{") and "not a mapping" not in entry.read_text()
+
+
+def placement_entries() -> list[Path]:
+    """Return the settled placements in the PDF cache (not the references kept per source)."""
+    from kzreport.cache import cache_dir
+
+    return [p for p in cache_dir("pdf").iterdir() if not p.name.startswith("refs-")]
+
+
+def test_an_edited_brief_starts_from_its_last_references_and_gets_the_same_bytes(tmp_path, monkeypatch):
+    import json
+
+    from kzreport.cache import cache_dir
+
+    monkeypatch.setenv("KZREPORT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    source = tmp_path / "brief.yaml"
+    text = default_source().read_text(encoding="utf-8")
+    source.write_text(text, encoding="utf-8")
+    build_pdf(source, tmp_path / "first", formats=("maps", "pdf"))
+    layouts = count_layouts(monkeypatch)
+    edits = {"subtitle": text.replace("  subtitle: ", "  subtitle: 1 ", 1),
+             # the first judgment cites its claims the other way round: last build's references are stale
+             "claims": _reversed_first_judgment(text)}
+    for name, edited in edits.items():
+        source.write_text(edited, encoding="utf-8")
+        before = len(layouts)
+        guessed = build_pdf(source, tmp_path / f"{name}-guessed").read_bytes()
+        guessed_drafts = len(layouts) - before
+        fresh = build_pdf(source, tmp_path / f"{name}-fresh", formats=("maps", "pdf"), use_cache=False).read_bytes()
+        assert guessed == fresh, name
+        if name == "subtitle":  # the references are right: one draft instead of two
+            assert guessed_drafts == 1 and len(layouts) - before - guessed_drafts == 2
+    # A guess that is wrong though it names the judgments' own claims (in the wrong order) costs a draft,
+    # and changes nothing.
+    (kept,) = [p for p in cache_dir("pdf").iterdir() if p.name.startswith("refs-")]
+    wrong = {judgment: list(reversed(refs)) for judgment, refs in json.loads(kept.read_text()).items()}
+    assert any(len(refs) > 1 for refs in wrong.values())
+    kept.write_text(json.dumps(wrong))
+    for entry in placement_entries():
+        entry.unlink()
+    before = len(layouts)
+    assert build_pdf(source, tmp_path / "wrong-guess").read_bytes() == fresh
+    assert len(layouts) - before == 2
+
+
+def _reversed_first_judgment(text: str) -> str:
+    """Return the built-in source with its first judgment's claims listed in reverse."""
+    from kzreport.loader import load_source
+
+    claims = load_source(default_source()).judgments[0].claims
+    listed = f"claims: [{', '.join(claims)}]"
+    assert listed in text, "the built-in source lists its first judgment's claims on one line"
+    return text.replace(listed, f"claims: [{', '.join(reversed(claims))}]", 1)
 
 
 def test_a_placement_that_does_not_settle_the_layout_is_not_trusted(tmp_path, monkeypatch):
@@ -317,7 +372,7 @@ def test_a_placement_that_does_not_settle_the_layout_is_not_trusted(tmp_path, mo
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     source = default_source()
     cold = build_pdf(source, tmp_path / "cold", formats=("maps", "pdf")).read_bytes()
-    (entry,) = cache_dir("pdf").iterdir()
+    (entry,) = placement_entries()
     wrong = json.loads(entry.read_text())
     wrong["refs"] = {judgment: list(reversed(claims)) for judgment, claims in wrong["refs"].items()}
     entry.write_text(json.dumps(wrong))

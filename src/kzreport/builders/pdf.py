@@ -537,6 +537,53 @@ def write_placement(key: str, placement: Placement) -> None:
     write_cached("pdf", f"{key}.json", json.dumps(raw, sort_keys=True, ensure_ascii=False).encode("utf-8"))
 
 
+def sections_stand_apart(document) -> bool:
+    """Return whether the sections start a page of their own (a forced break before the first part, as the
+    built-in stylesheet has it), so that what comes before them cannot move anything in them."""
+    for _, box in _first_drawn(document):
+        if box.element_tag == "section" and "part" in (box.element.get("class") or "").split():
+            return box.style["break_before"] in FORCED_BREAKS
+    return True
+
+
+def _refs_guess_name(project) -> str:
+    """Return the cache entry that keeps a source's last settled judgment references: by the source's path,
+    page size and templates, whatever its text (an edit is what it is for)."""
+    import json
+
+    options = project.options
+    ident = [str(Path(project.source_path).resolve()), options.page_size, options.print_marks,
+             str(options.templates_dir.resolve()) if options.templates_dir else None]
+    return f"refs-{hashlib.sha256(json.dumps(ident).encode('utf-8')).hexdigest()[:40]}.json"
+
+
+def read_refs_guess(project) -> dict:
+    """Return judgment id -> the claims its references cited at the source's last settled layout (in page
+    order), kept only where they still are the judgment's own claims ({} when there is none)."""
+    import json
+
+    from ..cache import read_cached
+
+    data = read_cached("pdf", _refs_guess_name(project))
+    try:
+        raw = json.loads(data) if data else {}
+        guess = {k: tuple(str(c) for c in v) for k, v in raw.items()}
+    except (ValueError, TypeError, AttributeError):
+        return {}
+    own = {judgment.id: judgment.claims for judgment in project.source.judgments}
+    return {k: v for k, v in guess.items() if k in own and v and len(set(v)) == len(v) and set(v) <= set(own[k])}
+
+
+def write_refs_guess(project, refs: dict) -> None:
+    """Keep a settled layout's judgment references as the next draft's first guess for this source."""
+    import json
+
+    from ..cache import write_cached
+
+    raw = {k: list(v) for k, v in refs.items()}
+    write_cached("pdf", _refs_guess_name(project), json.dumps(raw, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+
+
 # --- text that must not break ---
 
 _QUALIFIERS = {
@@ -646,22 +693,33 @@ class PdfBuilder(Builder):
         A settled placement is cached under everything the drafts depend on (``placement_key``), so an
         unchanged brief is laid out once; it is used only when its layout proves settled, so the
         document is the one the drafts would reach (the same bytes, cache or not).
+        An edited brief starts from the judgments' references of its last settled layout (``read_refs_guess``)
+        rather than from all their claims: they sit before the sections, which start a page of their own, so
+        they move nothing the drafts decide from, and a right guess saves a draft while a wrong one is
+        corrected in the first (the same placement, and the same bytes, either way).
         """
-        html, resources = self.render_html(project, Placement())
-        key = placement_key(html, resources, project)
+        first, resources = self.render_html(project, Placement())
+        key = placement_key(first, resources, project)
         cached = read_placement(key) if project.options.use_cache else None
         if cached is not None:
             document, fetcher = self.layout(project, self.render_html(project, cached)[0], resources)
             if revise_placement(document, project.source, cached) == cached:
+                write_refs_guess(project, cached.refs)
                 return document, fetcher
-        placement = Placement()
+        guess = read_refs_guess(project) if project.options.use_cache else {}
+        placement = Placement(refs=guess)
+        html = self.render_html(project, placement)[0] if guess else first
         for draft in range(MAX_DRAFTS):
             if draft:
                 html, resources = self.render_html(project, placement)
             document, fetcher = self.layout(project, html, resources)
+            if not draft and guess and not sections_stand_apart(document):
+                placement = Placement()  # a template that runs the sections on: the references could move them
+                document, fetcher = self.layout(project, first, resources)
             revised = revise_placement(document, project.source, placement)
             if revised == placement:
                 write_placement(key, placement)
+                write_refs_guess(project, placement.refs)
                 break
             placement = revised
         return document, fetcher
