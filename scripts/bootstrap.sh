@@ -41,10 +41,20 @@ install_python_env() {
   fi
 }
 
+# The basemap's source, for the test that remakes assets/geodata from it byte for byte (the test is
+# skipped where npm is missing). Pinned to the version the committed assets name.
+WORLD_ATLAS=world-atlas@2.0.2
+install_test_data() {
+  command -v npm >/dev/null || return 0
+  [ -f .venv/npm/node_modules/world-atlas/countries-50m.json ] && return 0
+  npm install --silent --no-audit --no-fund --prefix .venv/npm "$WORLD_ATLAS" >/dev/null \
+    || echo "bootstrap: could not install $WORLD_ATLAS from npm; the basemap check will be skipped" >&2
+}
+
 cmd=${1:-}
 shift || true
 case "$cmd" in
   build) install_system_packages; install_python_env; exec .venv/bin/kzreport build "$@" ;;
-  test)  install_system_packages; install_python_env; exec .venv/bin/python -m pytest "$@" ;;
+  test)  install_system_packages; install_python_env; install_test_data; exec .venv/bin/python -m pytest "$@" ;;
   *) echo "usage: scripts/bootstrap.sh build|test [options]" >&2; exit 2 ;;
 esac

@@ -13,7 +13,8 @@ from kzreport import geo
 from kzreport.resources import assets_dir
 
 REPO = Path(__file__).resolve().parents[1]
-WORLD_ATLAS = [Path("/tmp/wa/node_modules/world-atlas"), REPO / "node_modules" / "world-atlas"]
+WORLD_ATLAS = [REPO / ".venv" / "npm" / "node_modules" / "world-atlas",  # where scripts/bootstrap.sh test puts it
+               Path("/tmp/wa/node_modules/world-atlas"), REPO / "node_modules" / "world-atlas"]
 
 
 def test_assets_are_small_and_cover_the_world():
@@ -36,7 +37,7 @@ def test_levels_hold_the_same_countries_in_more_or_less_detail():
 
 
 @pytest.mark.skipif(not any((p / "countries-50m.json").is_file() for p in WORLD_ATLAS),
-                    reason="world-atlas not installed (npm install --prefix /tmp/wa world-atlas@2)")
+                    reason="world-atlas not installed (scripts/bootstrap.sh test installs it where npm is)")
 def test_the_script_makes_the_committed_assets_byte_for_byte(tmp_path):
     package = next(p for p in WORLD_ATLAS if (p / "countries-50m.json").is_file())
     subprocess.run([sys.executable, str(REPO / "scripts" / "make_basemap.py"), str(package), "--out", str(tmp_path)],
