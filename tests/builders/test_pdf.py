@@ -384,6 +384,7 @@ def test_a_cached_placement_keeps_every_decision(tmp_path, monkeypatch):
 
     monkeypatch.setenv("KZREPORT_CACHE_DIR", str(tmp_path / "cache"))
     placement = Placement(floats={"s1-quote-q1": 2}, refs={"j1": ("c2", "c1")},
-                          running={"section-s1": "A long head…"}, widths={"s1-map-routes": 93})
+                          running={"section-s1": "A long head…"}, widths={"s1-map-routes": 93},
+                          flowing=("notes",), apart=("timeline",))
     write_placement("key", placement)
     assert read_placement("key") == placement

@@ -130,6 +130,15 @@ def test_back_matter_follows_on_rather_than_leave_a_near_empty_page(laid_out, na
     assert tails == [], f"{name}: page fills {fill_report(laid_out(name, size).document)}"
 
 
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("name", ["europe-gas", "many-figures", "long-titles", "no-maps"])
+def test_following_on_never_leaves_a_stub_of_a_last_page(laid_out, name, size):
+    # europe-gas on Letter: its timeline following on pushed two lines of the sources onto a last page
+    # 2% full; it keeps its own page there (its sections' last page, 26%, stays a part end)
+    document = laid_out(name, size).document
+    assert page_fill(document.pages[-1]) >= 0.15, f"{name}: page fills {fill_report(document)}"
+
+
 def text_outside_figures(page) -> int:
     """Return how many pieces of text the page's main flow sets outside figures (charts, maps,
     pull quotes); footnotes do not count."""

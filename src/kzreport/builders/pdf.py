@@ -136,7 +136,7 @@ def _weasyprint_logs() -> Iterator[_CollectLogs]:
 
 # --- pagination: floats placed where they fit, page references once, running heads on one line ---
 
-MAX_DRAFTS = 4
+MAX_DRAFTS = 5
 #: A float that did not fit at the foot of a page and left more than this share of the page's
 #: text block empty moves within its section, so text fills the gap (well before a page is left
 #: under 60% full, the rule the layout tests hold every page to).
@@ -149,6 +149,12 @@ MIN_MAP_WIDTH = 90
 #: of the text block is pulled together: in its pages, a float that left a gap at the foot of the
 #: page before at least half as tall as that tail moves to fill it, so the tail can rise.
 MIN_TAIL_FILL = 0.25
+#: When the sections still end on a page less full than this, the first back part (the timeline)
+#: follows on that page rather than leave it mostly empty ...
+FOLLOW_ON_BELOW = 0.4
+#: ... unless that leaves the document's last page holding less than this (a line or two of the
+#: sources pushed over): then the part starts its own page after all.
+STUB_FILL = 0.15
 FORCED_BREAKS = {"page", "left", "right", "recto", "verso"}
 ELLIPSIS = "…"
 MM = 96 / 25.4  # CSS px per millimetre
@@ -168,6 +174,8 @@ class Placement:
     widths: dict = field(default_factory=dict)
     flowing: tuple = ()
     """Ids of the back parts that follow on the sections' last page rather than start a new one."""
+    apart: tuple = ()
+    """Ids of the back parts that followed on once and left a stub of a last page: they keep their page."""
 
 
 def section_text_blocks(section) -> list[tuple[str, object, str]]:
@@ -445,21 +453,27 @@ def revise_placement(document, brief, placement: Placement) -> Placement:
     extents = _element_extents(document)
     floats, widths = _revised_floats(document, brief, placement, extents)
     settled = (floats, widths) == (placement.floats, placement.widths)
-    flowing = _revised_flowing(document, placement) if settled else placement.flowing
+    flowing, apart = _revised_flowing(document, placement) if settled else (placement.flowing, placement.apart)
     return Placement(floats=floats, refs=_revised_refs(brief, extents),
-                     running=_revised_running(document, placement), widths=widths, flowing=flowing)
+                     running=_revised_running(document, placement), widths=widths, flowing=flowing, apart=apart)
 
 
-def _revised_flowing(document, placement: Placement) -> tuple:
-    """Return the back parts that follow on for the next draft: with the floats settled, a back part (the
-    timeline, the notes) that starts a page after a last page of the sections less than ``MIN_TAIL_FILL``
-    full follows on instead, so the tail and the part share a page rather than leave one nearly empty."""
-    flowing = set(placement.flowing)
+def _revised_flowing(document, placement: Placement) -> tuple[tuple, tuple]:
+    """Return the back parts that follow on, and those kept apart, for the next draft: with the floats
+    settled, a back part (the timeline, the notes) that starts a page after a last page of the sections
+    less than ``FOLLOW_ON_BELOW`` full follows on instead, so the two share a page; a part that followed
+    on and left the document's last page less than ``STUB_FILL`` full is kept apart again, for good."""
+    flowing, apart = set(placement.flowing), set(placement.apart)
+    last = document.pages[-1]._page_box if document.pages else None
+    if flowing and last is not None and last.height - page_gap(document.pages[-1]) < STUB_FILL * last.height:
+        apart |= flowing
+        flowing = set()
     for index, element_id in _back_part_starts(document).items():
         before = document.pages[index - 1]._page_box if index else None
-        if before is not None and before.height - page_gap(document.pages[index - 1]) < MIN_TAIL_FILL * before.height:
+        if (element_id not in apart and before is not None
+                and before.height - page_gap(document.pages[index - 1]) < FOLLOW_ON_BELOW * before.height):
             flowing.add(element_id)
-    return tuple(sorted(flowing))
+    return tuple(sorted(flowing)), tuple(sorted(apart))
 
 
 def _back_part_starts(document) -> dict[int, str]:
@@ -520,7 +534,7 @@ def read_placement(key: str) -> Placement | None:
                          refs={k: tuple(str(c) for c in v) for k, v in raw["refs"].items()},
                          running={k: str(v) for k, v in raw["running"].items()},
                          widths={k: int(v) for k, v in raw["widths"].items()},
-                         flowing=tuple(str(k) for k in raw["flowing"]))
+                         flowing=tuple(str(k) for k in raw["flowing"]), apart=tuple(str(k) for k in raw["apart"]))
     except (ValueError, KeyError, TypeError, AttributeError):
         drop_cached("pdf", f"{key}.json")
         return None
@@ -533,7 +547,8 @@ def write_placement(key: str, placement: Placement) -> None:
     from ..cache import write_cached
 
     raw = {"floats": placement.floats, "refs": {k: list(v) for k, v in placement.refs.items()},
-           "running": placement.running, "widths": placement.widths, "flowing": list(placement.flowing)}
+           "running": placement.running, "widths": placement.widths, "flowing": list(placement.flowing),
+           "apart": list(placement.apart)}
     write_cached("pdf", f"{key}.json", json.dumps(raw, sort_keys=True, ensure_ascii=False).encode("utf-8"))
 
 
