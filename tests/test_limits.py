@@ -46,6 +46,40 @@ def test_a_stage_that_grows_past_its_memory_budget_stops_with_a_clear_error():
     assert 100 <= grown <= 1000, grown
 
 
+def test_a_memory_signal_lost_in_a_finalizer_comes_again():
+    # The exception a signal raises is dropped when it lands in a finalizer or a callback; the watcher
+    # keeps signalling while the process stays past its budget, so the block still stops.
+    budget = resident_bytes() + (100 << 20)
+    hoard, lost = [], []
+    with pytest.raises(InputError, match="needed more than"):
+        with work_limits("layout", 60, budget):
+            while len(hoard) < 300:  # a watcher that signals once would let this run to 3 GiB (and fail below)
+                try:
+                    hoard.append(bytearray(10 << 20))
+                    hoard[-1][::4096] = b"x" * ((10 << 20) // 4096)
+                    time.sleep(0.005)
+                except BaseException as error:  # as a finalizer would: the first one is lost
+                    if lost:
+                        raise
+                    lost.append(type(error).__name__)
+    hoard.clear()
+    assert lost == ["_OverMemory"]
+
+
+def test_a_time_limit_whose_alarm_was_lost_rings_again():
+    start, lost = time.monotonic(), []
+    with pytest.raises(InputError, match="took longer than 0.2 s"):
+        with work_limits("layout", 0.2):
+            while time.monotonic() - start < 10:
+                try:
+                    time.sleep(0.01)
+                except BaseException as error:
+                    if lost:
+                        raise
+                    lost.append(type(error).__name__)
+    assert lost == ["_Expired"] and time.monotonic() - start < 5
+
+
 def test_limits_nest_without_losing_the_outer_timer():
     start = time.monotonic()
     with pytest.raises(InputError, match="outer took longer than 0.3 s"):

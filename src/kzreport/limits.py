@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -14,6 +15,8 @@ from .errors import InputError
 DEFAULT_SECONDS = 300.0
 DEFAULT_MEMORY_MIB = 4096
 WATCH_INTERVAL = 0.05
+REPEAT_SECONDS = 0.5
+"""Past a limit, the alarm comes again this often until the block has stopped (its exception may be lost)."""
 _active: list[str] = []  # the limited blocks this process is in (at most one holds the timer)
 
 
@@ -59,13 +62,16 @@ def resident_bytes() -> int | None:
 
 
 def _watch_memory(budget: int, stop: threading.Event, tripped: threading.Event) -> None:
-    """Poll the resident size until ``stop``; past ``budget``, flag it and wake the main thread with SIGALRM."""
+    """Poll the resident size until ``stop``; past ``budget``, flag it and wake the main thread with SIGALRM,
+    again at every poll while it stays past: the exception a signal raises is lost when it lands in a
+    finalizer or a callback (Python prints it and goes on), and a single signal would leave the work running."""
+    last = 0.0
     while not stop.wait(WATCH_INTERVAL):
         size = resident_bytes()
-        if size is not None and size > budget:
+        if size is not None and size > budget and time.monotonic() - last >= REPEAT_SECONDS:
             tripped.set()
+            last = time.monotonic()
             signal.pthread_kill(threading.main_thread().ident, signal.SIGALRM)
-            return
 
 
 @contextmanager
@@ -90,15 +96,16 @@ def work_limits(what: str, seconds: float | None = None, memory: int | None = No
 
     previous = signal.signal(signal.SIGALRM, expire)
     watcher = threading.Thread(target=_watch_memory, args=(memory, stop, tripped), daemon=True)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT_SECONDS)  # repeated, in case one alarm's exception is lost
     watcher.start()
     _active.append(what)
     try:
         yield
-    except _Expired:
-        raise InputError(f"{what} took longer than {seconds:g} s and was stopped; simplify the templates "
-                         "or the source, or raise KZREPORT_TIME_LIMIT") from None
-    except (_OverMemory, MemoryError):
+    except (_Expired, _OverMemory, MemoryError) as error:
+        stop.set()  # first of all: a repeated signal finds the block already leaving
+        if isinstance(error, _Expired):
+            raise InputError(f"{what} took longer than {seconds:g} s and was stopped; simplify the templates "
+                             "or the source, or raise KZREPORT_TIME_LIMIT") from None
         raise InputError(f"{what} needed more than {memory >> 20} MiB of memory and was stopped; simplify the "
                          "templates or the source, or raise KZREPORT_MEMORY_LIMIT (MiB)") from None
     finally:
