@@ -137,12 +137,12 @@ def map_frame_page(project, spec) -> str:
 
 def place_ranks(spec) -> dict[str, int]:
     """Return place id -> rank of its label (0 first): capitals, then the ends of routes, then by kind
-    (``maps.PLACE_RANK``), as the maps builder ranks them when it places them."""
+    (``maps.place_rank``), as the maps builder ranks them when it places them."""
     ends = {(round(w.lat, 2), round(w.lon, 2)) for line in spec.pipelines for w in (line.waypoints[0], line.waypoints[-1])}
     ranks = {}
     for place in spec.places:
         at_end = (round(place.lat, 2), round(place.lon, 2)) in ends
-        ranks[place.id] = 0 if place.kind == "capital" else 1 if at_end else _maps().PLACE_RANK.get(place.kind, 4)
+        ranks[place.id] = _maps().place_rank(place, at_end)
     return ranks
 
 

@@ -323,10 +323,22 @@ MARKER_RADIUS_DEFAULT = 4.5
 PLACE_RANK = {"capital": 0, "oil_terminal": 2, "lng_terminal": 2, "port": 2, "border_crossing": 2, "city": 3}
 """Which place labels go first (and are dropped last): capitals, then route ends (rank 1), terminals
 and ports, cities, the rest; the source's order within a rank."""
+
+
+def place_rank(place, route_end: bool) -> int:
+    """Return the rank of a place's label (0 first, dropped last): capitals, route ends, then by kind."""
+    return 0 if place.kind == "capital" else 1 if route_end else PLACE_RANK.get(place.kind, 4)
+
+
+def at_route_end(x: float, y: float, ends, size: float) -> bool:
+    """Return whether the pixel (x, y) is a route's end (within 3 CSS pixels at size 1)."""
+    return any(math.hypot(x - ex, y - ey) <= 3 * size for ex, ey in ends)
+
+
 ROUTE_GAP = 2.0
+"""White space between two parallel routes drawn side by side (CSS pixels at size 1)."""
 ROUTE_CASING = 7.0
 """Width (CSS pixels at size 1) of the white casing under a route, which covers what lies beside the line."""
-"""White space between two parallel routes drawn side by side (CSS pixels at size 1)."""
 
 
 def heading_families(project) -> tuple[str, ...]:
@@ -641,8 +653,7 @@ def _place_labels(project, spec, target, view, points, ends, segments, furniture
     for index, (place, (x, y)) in enumerate(zip(spec.places, points)):
         if not place.label:
             continue
-        at_end = any(math.hypot(x - ex, y - ey) <= 3 * s for ex, ey in ends)
-        rank = 0 if place.kind == "capital" else 1 if at_end else PLACE_RANK.get(place.kind, 4)
+        rank = place_rank(place, at_route_end(x, y, ends, s))
         width = label_width(place.name, families, font, s)
         lines = label_lines(place.name, families, font, s)
         wrapped = (max(label_width(line, families, font, s) for line in lines), 2 * font * LABEL_LINE) if lines else None
@@ -699,8 +710,7 @@ def country_labels(project, spec, target: Target = SCREEN) -> list[tuple[str, fl
 
 def _key_places(spec, points, ends, size: float) -> set[str]:
     """Return the ids of the places whose labels come first: capitals and route ends."""
-    return {place.id for place, (x, y) in zip(spec.places, points)
-            if place.kind == "capital" or any(math.hypot(x - ex, y - ey) <= 3 * size for ex, ey in ends)}
+    return {place.id for place, (x, y) in zip(spec.places, points) if place_rank(place, at_route_end(x, y, ends, size)) <= 1}
 
 
 def _country_labels(project, spec, target, view, segments, taken, which: bool | None = None):

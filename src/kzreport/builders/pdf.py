@@ -247,6 +247,17 @@ def page_gap(page) -> float:
     return max(0.0, page_box.height - (lowest - top) - footnotes)
 
 
+def page_filled(page) -> float:
+    """Return the share (0..1) of the page's text block that its content and footnotes fill."""
+    height = page._page_box.height
+    return (height - page_gap(page)) / height if height else 1.0
+
+
+def _has_class(box, name: str) -> bool:
+    """Return whether the box's element has the class ``name``."""
+    return name in (box.element.get("class") or "").split()
+
+
 def _element_extents(document) -> dict[str, list[tuple[int, float, float]]]:
     """Return element id -> [(page index, top, bottom)] for every element with an id, per page."""
     extents: dict[str, dict[int, list[float]]] = {}
@@ -307,7 +318,7 @@ def _map_image(page_box, element_id: str):
     return None
 
 
-def _narrowed_map(page_box, element_id: str, spans, gap: float, width: int) -> int | None:
+def _narrowed_map(page_box, element_id: str, spans, gap: float) -> int | None:
     """Return the width (percent of the column, at least ``MIN_MAP_WIDTH``) at which the map figure
     ``element_id``, at the top of the page, fits in ``gap`` at the foot of the page before (its
     image and so its height shrinking in proportion, its caption unchanged), or None."""
@@ -322,7 +333,7 @@ def _narrowed_map(page_box, element_id: str, spans, gap: float, width: int) -> i
     excess = (spans[0][2] - spans[0][1]) + figure.style["margin_top"].value + 3 * MM - gap
     if excess <= 0:
         return None
-    narrower = math.floor(width * (1 - excess / image.height))
+    narrower = math.floor(100 * (1 - excess / image.height))
     return narrower if narrower >= MIN_MAP_WIDTH else None
 
 
@@ -355,9 +366,9 @@ def _largest_gaps(document) -> list[float]:
     limits = [MAX_FLOAT_GAP * page._page_box.height for page in document.pages]
     end = len(document.pages)
     for first in reversed([i for i, start in enumerate(starts) if start]):
-        last = document.pages[end - 1]._page_box
-        tail = last.height - page_gap(document.pages[end - 1])
-        if tail < MIN_TAIL_FILL * last.height:
+        last = document.pages[end - 1]
+        if page_filled(last) < MIN_TAIL_FILL:
+            tail = last._page_box.height - page_gap(last)
             for index in range(first + 1, end):
                 limits[index] = min(limits[index], max(tail / 2, 1.0))
         end = first
@@ -398,8 +409,7 @@ def _revised_floats(document, brief, placement: Placement, extents) -> tuple[dic
         if moved is not None and element_id not in placement.floats:
             floats[element_id] = moved
         elif element_id in maps and element_id not in placement.widths:
-            width = _narrowed_map(document.pages[page]._page_box, element_id, extents[element_id], gap,
-                                  placement.widths.get(element_id, 100))
+            width = _narrowed_map(document.pages[page]._page_box, element_id, extents[element_id], gap)
             if width is not None:
                 widths[element_id] = width
     return floats, widths
@@ -464,14 +474,11 @@ def _revised_flowing(document, placement: Placement) -> tuple[tuple, tuple]:
     less than ``FOLLOW_ON_BELOW`` full follows on instead, so the two share a page; a part that followed
     on and left the document's last page less than ``STUB_FILL`` full is kept apart again, for good."""
     flowing, apart = set(placement.flowing), set(placement.apart)
-    last = document.pages[-1]._page_box if document.pages else None
-    if flowing and last is not None and last.height - page_gap(document.pages[-1]) < STUB_FILL * last.height:
+    if flowing and document.pages and page_filled(document.pages[-1]) < STUB_FILL:
         apart |= flowing
         flowing = set()
     for index, element_id in _back_part_starts(document).items():
-        before = document.pages[index - 1]._page_box if index else None
-        if (element_id not in apart and before is not None
-                and before.height - page_gap(document.pages[index - 1]) < FOLLOW_ON_BELOW * before.height):
+        if index and element_id not in apart and page_filled(document.pages[index - 1]) < FOLLOW_ON_BELOW:
             flowing.add(element_id)
     return tuple(sorted(flowing)), tuple(sorted(apart))
 
@@ -480,8 +487,7 @@ def _back_part_starts(document) -> dict[int, str]:
     """Return page index -> id of the back part (``section.back``) whose forced break starts that page."""
     starts = {}
     for index, box in _first_drawn(document):
-        if (box.element_tag == "section" and "back" in (box.element.get("class") or "").split()
-                and box.style["break_before"] in FORCED_BREAKS):
+        if box.element_tag == "section" and _has_class(box, "back") and box.style["break_before"] in FORCED_BREAKS:
             starts.setdefault(index, box.element.get("id"))
     return starts
 
@@ -542,21 +548,29 @@ def read_placement(key: str) -> Placement | None:
 
 def write_placement(key: str, placement: Placement) -> None:
     """Store a settled placement (atomically; a cache that cannot be written is skipped)."""
-    import json
-
-    from ..cache import write_cached
-
     raw = {"floats": placement.floats, "refs": {k: list(v) for k, v in placement.refs.items()},
            "running": placement.running, "widths": placement.widths, "flowing": list(placement.flowing),
            "apart": list(placement.apart)}
-    write_cached("pdf", f"{key}.json", json.dumps(raw, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+    _write_json(f"{key}.json", raw)
+
+
+def _write_json(name: str, raw) -> None:
+    """Store ``raw`` as the PDF cache's entry ``name``, in JSON with sorted keys; an entry already holding
+    those bytes is left alone (a warm build keeps its references without rewriting them)."""
+    import json
+
+    from ..cache import read_cached, write_cached
+
+    data = json.dumps(raw, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    if read_cached("pdf", name) != data:
+        write_cached("pdf", name, data)
 
 
 def sections_stand_apart(document) -> bool:
     """Return whether the sections start a page of their own (a forced break before the first part, as the
     built-in stylesheet has it), so that what comes before them cannot move anything in them."""
     for _, box in _first_drawn(document):
-        if box.element_tag == "section" and "part" in (box.element.get("class") or "").split():
+        if box.element_tag == "section" and _has_class(box, "part"):
             return box.style["break_before"] in FORCED_BREAKS
     return True
 
@@ -591,12 +605,7 @@ def read_refs_guess(project) -> dict:
 
 def write_refs_guess(project, refs: dict) -> None:
     """Keep a settled layout's judgment references as the next draft's first guess for this source."""
-    import json
-
-    from ..cache import write_cached
-
-    raw = {k: list(v) for k, v in refs.items()}
-    write_cached("pdf", _refs_guess_name(project), json.dumps(raw, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+    _write_json(_refs_guess_name(project), {k: list(v) for k, v in refs.items()})
 
 
 # --- text that must not break ---
